@@ -19,7 +19,6 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"version", "print the ustack version and build information", runVersion},
-		{"ping", "send ICMP echo requests from a userspace stack to its peer on the in-memory link", runPing},
 		{"help", "show this help, or help for one command", nil},
 	}
 }

@@ -1,28 +1,85 @@
 package wire
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // Sum adds the bytes of b, as big-endian 16-bit words (an odd last byte is
 // padded with zero), to the running ones'-complement partial sum initial
 // and returns the new partial sum, not yet folded or complemented. Sums of
 // consecutive even-length pieces may be chained through initial.
+//
+// The returned value is only meaningful modulo 0xffff (with zero kept
+// distinct from 0xffff, as ones'-complement arithmetic requires): pass it
+// on as an initial value or to Fold, do not compare it directly.
 func Sum(b []byte, initial uint32) uint32 {
-	s := uint64(initial)
-	for len(b) >= 8 {
-		s += uint64(binary.BigEndian.Uint32(b)) + uint64(binary.BigEndian.Uint32(b[4:]))
+	// The ones'-complement sum is independent of byte order (RFC 1071
+	// section 2(B)): sum the data as native little-endian 64-bit words,
+	// with the carries wrapped back in, and swap the bytes of the folded
+	// 16-bit result once at the end.
+	var s, c uint64
+	for len(b) >= 64 {
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[0:8]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[8:16]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[16:24]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[24:32]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[32:40]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[40:48]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[48:56]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[56:64]), c)
+		b = b[64:]
+	}
+	if len(b) >= 32 {
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[0:8]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[8:16]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[16:24]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[24:32]), c)
+		b = b[32:]
+	}
+	if len(b) >= 16 {
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[0:8]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[8:16]), c)
+		b = b[16:]
+	}
+	if len(b) >= 8 {
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b), c)
 		b = b[8:]
 	}
+	// At most 7 bytes remain: gather them into one word. Each byte keeps
+	// its position within a little-endian 16-bit word (even offsets low,
+	// odd offsets high), so an odd last byte is zero-padded correctly.
+	var t uint64
 	if len(b) >= 4 {
-		s += uint64(binary.BigEndian.Uint32(b))
+		t = uint64(binary.LittleEndian.Uint32(b))
 		b = b[4:]
+		if len(b) >= 2 {
+			t += uint64(binary.LittleEndian.Uint16(b)) << 32
+			b = b[2:]
+		}
+		if len(b) == 1 {
+			t += uint64(b[0]) << 48
+		}
+	} else {
+		if len(b) >= 2 {
+			t = uint64(binary.LittleEndian.Uint16(b))
+			b = b[2:]
+		}
+		if len(b) == 1 {
+			t += uint64(b[0]) << 16
+		}
 	}
-	if len(b) >= 2 {
-		s += uint64(binary.BigEndian.Uint16(b))
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		s += uint64(b[0]) << 8
-	}
+	s, c = bits.Add64(s, t, c)
+	s, c = bits.Add64(s, 0, c) // cannot carry again: s was 0 if c was 1
+	s += c
+
+	// Fold to 16 bits (end-around carries keep a non-zero sum non-zero),
+	// return to network byte order, then add the caller's partial sum.
+	s = (s >> 32) + (s & 0xffffffff)
+	s = (s >> 32) + (s & 0xffffffff)
+	s = (s >> 16) + (s & 0xffff)
+	s = (s >> 16) + (s & 0xffff)
+	s = uint64(bits.ReverseBytes16(uint16(s))) + uint64(initial)
 	return fold64(s)
 }
 
@@ -58,8 +115,13 @@ func PseudoHeaderSum4(src, dst [4]byte, proto uint8, length uint16) uint32 {
 // PseudoHeaderSum6 is the partial sum of the IPv6 pseudo-header (RFC 8200
 // section 8.1) for an upper-layer packet of the given length.
 func PseudoHeaderSum6(src, dst [16]byte, proto uint8, length uint32) uint32 {
-	s := uint64(Sum(src[:], 0)) + uint64(Sum(dst[:], 0)) +
-		uint64(length>>16) + uint64(length&0xffff) + uint64(proto)
+	// Eight 32-bit big-endian words plus length and protocol: at most
+	// ten terms below 2^32, so a plain 64-bit sum cannot overflow.
+	s := uint64(binary.BigEndian.Uint32(src[0:])) + uint64(binary.BigEndian.Uint32(src[4:])) +
+		uint64(binary.BigEndian.Uint32(src[8:])) + uint64(binary.BigEndian.Uint32(src[12:])) +
+		uint64(binary.BigEndian.Uint32(dst[0:])) + uint64(binary.BigEndian.Uint32(dst[4:])) +
+		uint64(binary.BigEndian.Uint32(dst[8:])) + uint64(binary.BigEndian.Uint32(dst[12:])) +
+		uint64(length) + uint64(proto)
 	return fold64(s)
 }
 

@@ -203,20 +203,20 @@ func TestDSACK(t *testing.T) {
 	if !r.HasDup() || r.DupLeft != 4000 || r.DupRight != 4500 || r.DupBytes != 500 || r.Stored != 0 {
 		t.Fatalf("dup result %+v", r)
 	}
-	got := h.sack(Block{r.DupLeft, r.DupRight}, 4)
+	got := h.sack(Block{Left: r.DupLeft, Right: r.DupRight}, 4)
 	if got != "4000-4500 3500-4500 5000-5500 " {
 		t.Fatalf("D-SACK blocks %q", got)
 	}
 	// Three blocks with timestamps: the D-SACK block plus two.
-	if got := h.sack(Block{r.DupLeft, r.DupRight}, 3); got != "4000-4500 3500-4500 5000-5500 " {
+	if got := h.sack(Block{Left: r.DupLeft, Right: r.DupRight}, 3); got != "4000-4500 3500-4500 5000-5500 " {
 		t.Fatalf("D-SACK blocks (3) %q", got)
 	}
-	if got := h.sack(Block{r.DupLeft, r.DupRight}, 2); got != "4000-4500 3500-4500 " {
+	if got := h.sack(Block{Left: r.DupLeft, Right: r.DupRight}, 2); got != "4000-4500 3500-4500 " {
 		t.Fatalf("D-SACK blocks (2) %q", got)
 	}
 	// A D-SACK for data below rcv.nxt, found by the engine, stands alone
 	// in front.
-	if got := h.sack(Block{2000, 2500}, 8); got != "2000-2500 3500-4500 5000-5500 " {
+	if got := h.sack(Block{Left: 2000, Right: 2500}, 8); got != "2000-2500 3500-4500 5000-5500 " {
 		t.Fatalf("blocks with an old D-SACK %q", got)
 	}
 	if s := h.q.Stats(); s.DupSegments != 1 || s.DupBytes != 500 {

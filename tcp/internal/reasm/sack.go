@@ -1,8 +1,10 @@
 package reasm
 
-// Block is a SACK block [Left, Right) in sequence space, laid out like the
-// wire package's SACK block so that one converts to the other.
-type Block struct{ Left, Right uint32 }
+import "github.com/ustack/ustack/wire"
+
+// Block is a SACK block [Left, Right) in sequence space: the wire type, so
+// that SACKBlocks can fill wire.TCPOptions.SACK directly.
+type Block = wire.SACKBlock
 
 // MaxSACKBlocks is the most SACK blocks a TCP header can carry (3 when the
 // timestamp option is present too: pass a dst of length 3 then).

@@ -58,7 +58,7 @@ func (b *Buf) Reset() {
 // SetLen sets the data length, growing into the tailroom. It reports false,
 // changing nothing, when n is negative or beyond the buffer.
 func (b *Buf) SetLen(n int) bool {
-	if n < 0 || b.off+n > len(b.b) {
+	if n < 0 || n > len(b.b)-b.off {
 		return false
 	}
 	b.n = n

@@ -3,6 +3,7 @@ package link
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 )
 
@@ -140,9 +141,14 @@ func (p *Pool) put(b *Buf) {
 			}
 			pos = p.tail.Load()
 		case d < 0:
-			// More frees than buffers: a double free. The ring is sized
-			// to the buffer count, so this cannot happen otherwise.
-			panic("link: Buf freed twice")
+			// The slot still holds the seq of a Get that has claimed it
+			// but not yet released it, or the ring really is full.
+			// Full means more frees than buffers exist: a double free.
+			if p.tail.Load()-p.head.Load() > p.mask {
+				panic("link: Buf freed twice")
+			}
+			runtime.Gosched()
+			pos = p.tail.Load()
 		default:
 			pos = p.tail.Load()
 		}

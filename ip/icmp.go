@@ -1,0 +1,129 @@
+package ip
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/ustack/ustack/link"
+	"github.com/ustack/ustack/wire"
+)
+
+// tokenScale: ICMP error tokens are kept in units of 1/tokenScale so
+// refill needs no floating point: one token is worth one second of rate.
+const tokenScale = int64(time.Second)
+
+// icmpAllow takes a token from the ICMP error bucket (ICMP.ErrorRate per
+// second, ICMP.ErrorBurst deep), reporting false when it is empty.
+func (h *Host) icmpAllow(now time.Duration) bool {
+	rate := int64(h.cfg.ICMP.ErrorRate)
+	if rate < 0 {
+		return true
+	}
+	burst := int64(h.cfg.ICMP.ErrorBurst) * tokenScale
+	if !h.icmpInit {
+		h.icmpInit = true
+		h.icmpTokens = burst
+		h.icmpLast = now
+	}
+	if el := int64(now - h.icmpLast); el > 0 {
+		// Cap elapsed time before multiplying so it cannot overflow.
+		if el > burst/max(rate, 1)+1 {
+			h.icmpTokens = burst
+		} else {
+			h.icmpTokens = min(burst, h.icmpTokens+el*rate)
+		}
+		h.icmpLast = now
+	}
+	if h.icmpTokens < tokenScale {
+		return false
+	}
+	h.icmpTokens -= tokenScale
+	return true
+}
+
+// sendICMPError sends an ICMP error about orig, a datagram we received
+// (IPv4 header first), to its source, unless RFC 1122 3.2.2 forbids it:
+// never about an ICMP error, a non-initial fragment, or a datagram whose
+// source is not a unicast host. The caller has excluded broadcast and
+// multicast destinations.
+func (h *Host) sendICMPError(now time.Duration, typ, code uint8, mtu uint16, orig []byte, out Output) {
+	ip, err := wire.ParseIPv4Partial(orig)
+	if err != nil || ip.FragOffset() != 0 {
+		return
+	}
+	src := b4(ip.Src4())
+	if src == 0 || src == h.bcast || src == limitedBroadcast || isMulticast(src) {
+		return
+	}
+	if ip.Protocol() == wire.ProtoICMP {
+		if m, err := wire.ParseICMPv4(ip.Payload()); err != nil || m.IsError() {
+			return
+		}
+	}
+	if !h.icmpAllow(now) {
+		h.c.OutIcmpRateLimited++
+		return
+	}
+	b := out.Pool().Get()
+	if b == nil {
+		h.c.OutDiscards++
+		return
+	}
+	p := b.Extend(min(b.Tailroom(), wire.ICMPv4HeaderLen+wire.ICMPv4MaxQuote))
+	n, err := wire.PutICMPv4Error(p, typ, code, mtu, ip)
+	if err != nil || b.Headroom() < wire.IPv4MinHeaderLen+wire.EthernetHeaderLen {
+		h.c.OutDiscards++
+		b.Free()
+		return
+	}
+	b.SetLen(n)
+	hdr := wire.IPv4Header{
+		// Linux: the quoted TOS with precedence "internetwork control".
+		TOS: ip.TOS()&0x1e | 0xc0, TotalLen: uint16(n + wire.IPv4MinHeaderLen), ID: h.nextID(),
+		TTL: h.cfg.TTL, Protocol: wire.ProtoICMP, Src: h.addr, Dst: addrOf(src),
+	}
+	wire.PutIPv4(b.Prepend(wire.IPv4MinHeaderLen), &hdr)
+	h.c.OutRequests++
+	h.c.OutMsgs++
+	if typ == wire.ICMPv4DestUnreach {
+		h.c.OutDestUnreachs++
+	} else if typ == wire.ICMPv4TimeExceeded {
+		h.c.OutTimeExcds++
+	}
+	h.sendIP(now, src, b, out)
+}
+
+// SendUnreachable answers the datagram a Transport was given with an ICMP
+// destination unreachable of the given code (3, port unreachable, for
+// UDP), rate limited and subject to RFC 1122's rules. b must be as
+// delivered (data starting at the L4 header; the IP header still in front
+// of it). It takes ownership of b.
+func (h *Host) SendUnreachable(now time.Duration, p *Packet, b *link.Buf, code uint8, out Output) {
+	if !p.Broadcast && b.Prepend(p.HeaderLen) != nil {
+		h.sendICMPError(now, wire.ICMPv4DestUnreach, code, 0, b.Bytes(), out)
+	}
+	b.Free()
+}
+
+// Ping sends an ICMP echo request to dst. Replies go to the
+// EchoReplyHandler.
+func (h *Host) Ping(now time.Duration, dst netip.Addr, id, seq uint16, data []byte, out Output) error {
+	b := out.Pool().Get()
+	if b == nil {
+		h.c.OutRequests++
+		h.c.OutDiscards++
+		return fmt.Errorf("%w: pool empty", ErrNoBuffer)
+	}
+	p := b.Extend(wire.ICMPv4HeaderLen + len(data))
+	if p == nil {
+		h.c.OutRequests++
+		h.c.OutDiscards++
+		b.Free()
+		return fmt.Errorf("%w: %d bytes of echo data", ErrNoBuffer, len(data))
+	}
+	wire.PutICMPv4Echo(p, wire.ICMPv4Echo, id, seq, data)
+	h.c.OutMsgs++
+	h.c.OutEchos++
+	return h.Output(now, dst, wire.ProtoICMP, b, out)
+}

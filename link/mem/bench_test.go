@@ -1,0 +1,83 @@
+package mem_test
+
+import (
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/ustack/ustack/link"
+)
+
+const benchBurst = 32
+
+// BenchmarkPairFrames measures frames moved per second: "pingpong" on one
+// goroutine (a burst a->b, echoed b->a, freed by a), "stream" with a
+// sender and a receiver goroutine busy-polling.
+func BenchmarkPairFrames(b *testing.B) {
+	b.Run("pingpong", func(b *testing.B) {
+		x, y := smallPair(b)
+		defer x.Close()
+		out := make([]*link.Buf, benchBurst)
+		in := make([]*link.Buf, benchBurst)
+		b.ReportAllocs()
+		for b.Loop() {
+			for i := range out {
+				out[i] = x.Pool().Get()
+				out[i].Extend(64)
+			}
+			x.Send(out)
+			n := y.Recv(in)
+			y.Send(in[:n])
+			n = x.Recv(in)
+			for _, f := range in[:n] {
+				f.Free()
+			}
+		}
+		b.ReportMetric(float64(2*benchBurst*b.N)/b.Elapsed().Seconds(), "frames/s")
+	})
+	b.Run("stream", func(b *testing.B) {
+		x, y := smallPair(b)
+		defer x.Close()
+		total := b.N * benchBurst
+		var wg sync.WaitGroup
+		wg.Add(1)
+		b.ReportAllocs()
+		b.ResetTimer()
+		go func() {
+			defer wg.Done()
+			in := make([]*link.Buf, benchBurst)
+			for got := 0; got < total; {
+				n := y.Recv(in)
+				if n == 0 {
+					runtime.Gosched()
+					continue
+				}
+				for _, f := range in[:n] {
+					f.Free()
+				}
+				got += n
+			}
+		}()
+		out := make([]*link.Buf, benchBurst)
+		for sent := 0; sent < total; {
+			k := 0
+			for ; k < min(benchBurst, total-sent); k++ {
+				if out[k] = x.Pool().Get(); out[k] == nil {
+					break
+				}
+				out[k].Extend(64)
+			}
+			n := 0
+			for n < k {
+				m := x.Send(out[n:k])
+				if m == 0 {
+					runtime.Gosched()
+				}
+				n += m
+			}
+			sent += k
+		}
+		wg.Wait()
+		b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "frames/s")
+	})
+}

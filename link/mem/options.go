@@ -1,0 +1,61 @@
+package mem
+
+import "github.com/ustack/ustack/link"
+
+// Defaults for a Pair.
+const (
+	DefaultMTU      = 1500
+	DefaultRingSize = 1024
+	// MinMTU is the smallest MTU accepted: the IPv4 minimum (RFC 791).
+	MinMTU = 68
+	// MaxMTU is the largest MTU accepted: the largest IPv4 packet.
+	MaxMTU = 65535
+	// MaxRingSize bounds WithRingSize.
+	MaxRingSize = 1 << 20
+	// MaxGSOFrame bounds WithGSO: the largest buffer a link.Pool makes.
+	MaxGSOFrame = 1 << 20
+	// frameOverhead is the Ethernet header plus one 802.1Q tag, the most a
+	// frame may add to an MTU-sized packet without GSO.
+	frameOverhead = 14 + 4
+)
+
+// Default hardware addresses: locally administered, unicast.
+var (
+	DefaultMACA = [6]byte{0x02, 0, 0, 0, 0, 0x01}
+	DefaultMACB = [6]byte{0x02, 0, 0, 0, 0, 0x02}
+)
+
+// An Option configures NewPair.
+type Option func(*config)
+
+type config struct {
+	mtu      int
+	ringSize int
+	pool     link.PoolConfig
+	macA     [6]byte
+	macB     [6]byte
+	gso      int // max frame with GSO, 0 = off
+}
+
+// WithMTU sets the MTU of both ends (default 1500, range [68, 65535]).
+// Frames up to MTU+18 bytes (Ethernet header and one VLAN tag) are
+// accepted by Send.
+func WithMTU(n int) Option { return func(c *config) { c.mtu = n } }
+
+// WithRingSize sets how many frames each direction can hold in flight:
+// a power of two in [2, 1<<20], default 1024.
+func WithRingSize(n int) Option { return func(c *config) { c.ringSize = n } }
+
+// WithPool configures the buffer pool; each end gets its own pool made
+// from cfg. When cfg.Size is zero it is made large enough for the largest
+// frame the link accepts (at least link's default of 2048).
+func WithPool(cfg link.PoolConfig) Option { return func(c *config) { c.pool = cfg } }
+
+// WithMACs sets the hardware addresses of the first and second end
+// (default 02:00:00:00:00:01 and 02:00:00:00:00:02).
+func WithMACs(a, b [6]byte) Option { return func(c *config) { c.macA, c.macB = a, b } }
+
+// WithGSO lets Send accept frames up to maxFrame bytes (at least MTU+18,
+// at most 1<<20), as a link with TSO/GSO and GRO would: super-segments
+// pass through to the peer uncut, Flags and GSOSize intact.
+func WithGSO(maxFrame int) Option { return func(c *config) { c.gso = maxFrame } }

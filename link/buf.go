@@ -1,5 +1,7 @@
 package link
 
+import "sync/atomic"
+
 // Buf is one frame buffer. Its data is a window [off, off+n) into a fixed
 // backing array; headroom before the window lets protocol layers prepend
 // headers without copying (TCP builds its header, then IP and Ethernet are
@@ -9,6 +11,7 @@ type Buf struct {
 	off  int    // start of data
 	n    int    // length of data
 	pool *Pool
+	held atomic.Uint32 // 1 while out of the pool; catches double frees
 	// Flags carry per-frame metadata between links and the stack.
 	Flags Flags
 	// GSOSize, when Flags has FlagGSO, is the segment size the link (or

@@ -86,6 +86,7 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 		b.b = mem[i*stride : (i+1)*stride : (i+1)*stride]
 		b.pool = p
 		b.Reset()
+		b.held.Store(1)
 		p.put(b)
 	}
 	return p, nil
@@ -114,6 +115,7 @@ func (p *Pool) Get() *Buf {
 				b := s.buf
 				s.buf = nil
 				s.seq.Store(pos + p.mask + 1)
+				b.held.Store(1)
 				b.Reset()
 				return b
 			}
@@ -128,6 +130,9 @@ func (p *Pool) Get() *Buf {
 }
 
 func (p *Pool) put(b *Buf) {
+	if !b.held.CompareAndSwap(1, 0) {
+		panic("link: Buf freed twice (or freed into the wrong pool)")
+	}
 	pos := p.tail.Load()
 	for {
 		s := &p.ring[pos&p.mask]
@@ -141,12 +146,9 @@ func (p *Pool) put(b *Buf) {
 			}
 			pos = p.tail.Load()
 		case d < 0:
-			// The slot still holds the seq of a Get that has claimed it
-			// but not yet released it, or the ring really is full.
-			// Full means more frees than buffers exist: a double free.
-			if p.tail.Load()-p.head.Load() > p.mask {
-				panic("link: Buf freed twice")
-			}
+			// The slot still holds a Get that has claimed it but not yet
+			// released it (the ring is sized for every buffer, so it is
+			// never really full): wait for that Get to finish.
 			runtime.Gosched()
 			pos = p.tail.Load()
 		default:

@@ -1,0 +1,320 @@
+package wire_test
+
+import (
+	"bytes"
+	"errors"
+	"net/netip"
+	"testing"
+
+	"github.com/ustack/ustack/wire"
+)
+
+var (
+	w2Src6 = netip.MustParseAddr("2001:db8::1")
+	w2Dst6 = netip.MustParseAddr("fe80::1:2:3:4")
+)
+
+// w2V6Header is a hand-written fixed header: traffic class 0xab, flow
+// label 0x12345, payload length plen, next header nh, hop limit 64,
+// 2001:db8::1 -> fe80::1:2:3:4.
+func w2V6Header(plen int, nh uint8) []byte {
+	return []byte{
+		0x6a, 0xb1, 0x23, 0x45,
+		byte(plen >> 8), byte(plen), nh, 64,
+		0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+		0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2, 0, 3, 0, 4,
+	}
+}
+
+// w2V6Packet joins a fixed header naming the first of the headers with the
+// headers themselves and sets the payload length. Each ext is a complete
+// header whose first byte (Next Header) the caller has filled.
+func w2V6Packet(first uint8, parts ...[]byte) []byte {
+	body := w2Bytes(parts...)
+	return append(w2V6Header(len(body), first), body...)
+}
+
+// w2Ext is an extension header in the 8-octet-unit format (hop-by-hop,
+// routing, destination options) of total length 8*(units+1), padded with
+// PadN-like filler.
+func w2Ext(next uint8, units int) []byte {
+	b := make([]byte, 8*(units+1))
+	b[0], b[1] = next, byte(units)
+	return b
+}
+
+// w2AH is an authentication header of total length 4*(words+2).
+func w2AH(next uint8, words int) []byte {
+	b := make([]byte, 4*(words+2))
+	b[0], b[1] = next, byte(words)
+	return b
+}
+
+func w2FragHdr(next uint8, off int, more bool, id uint32) []byte {
+	fo := uint16(off)
+	if more {
+		fo |= 1
+	}
+	return []byte{next, 0, byte(fo >> 8), byte(fo), byte(id >> 24), byte(id >> 16), byte(id >> 8), byte(id)}
+}
+
+func TestParseIPv6Fields(t *testing.T) {
+	pkt := w2V6Packet(wire.ProtoUDP, []byte("12345678"))
+	pkt = append(pkt, 0, 0, 0, 0) // link padding
+	h, err := wire.ParseIPv6(pkt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 48 {
+		t.Errorf("view length %d, want 48 (padding trimmed)", len(h))
+	}
+	if h.TrafficClass() != 0xab || h.FlowLabel() != 0x12345 || h.PayloadLen() != 8 ||
+		h.NextHeader() != wire.ProtoUDP || h.HopLimit() != 64 {
+		t.Errorf("tc %#x fl %#x plen %d nh %d hl %d", h.TrafficClass(), h.FlowLabel(), h.PayloadLen(), h.NextHeader(), h.HopLimit())
+	}
+	if h.Src() != w2Src6 || h.Dst() != w2Dst6 || h.Src16() != w2Src6.As16() || h.Dst16() != w2Dst6.As16() {
+		t.Errorf("src %v dst %v", h.Src(), h.Dst())
+	}
+	if string(h.Payload()) != "12345678" {
+		t.Errorf("payload %q", h.Payload())
+	}
+	h.SetTrafficClass(0x5c)
+	h.SetFlowLabel(0xfffff)
+	h.SetPayloadLen(8)
+	h.SetNextHeader(wire.ProtoTCP)
+	h.SetHopLimit(1)
+	h.SetSrc(w2Dst6)
+	h.SetDst(w2Src6)
+	h.SetSrc(netip.MustParseAddr("10.0.0.1")) // ignored: not IPv6
+	want := []byte{0x65, 0xcf, 0xff, 0xff, 0, 8, 6, 1}
+	if !bytes.Equal(pkt[:8], want) || h.Src() != w2Dst6 || h.Dst() != w2Src6 {
+		t.Errorf("after setters: % x src %v dst %v", pkt[:8], h.Src(), h.Dst())
+	}
+	h.SetFlowLabel(0x1234567)
+	if h.FlowLabel() != 0x34567 || h.TrafficClass() != 0x5c {
+		t.Errorf("SetFlowLabel spilled: fl %#x tc %#x", h.FlowLabel(), h.TrafficClass())
+	}
+}
+
+func TestParseIPv6Malformed(t *testing.T) {
+	pkt := w2V6Packet(wire.ProtoUDP, []byte("12345678"))
+	for n := 0; n < wire.IPv6HeaderLen; n++ {
+		if _, err := wire.ParseIPv6(pkt[:n]); !errors.Is(err, wire.ErrTruncated) {
+			t.Errorf("len %d: err = %v, want ErrTruncated", n, err)
+		}
+		if _, err := wire.ParseIPv6Partial(pkt[:n]); !errors.Is(err, wire.ErrTruncated) {
+			t.Errorf("partial len %d: err = %v, want ErrTruncated", n, err)
+		}
+	}
+	for n := wire.IPv6HeaderLen; n < len(pkt); n++ {
+		if _, err := wire.ParseIPv6(pkt[:n]); !errors.Is(err, wire.ErrTruncated) {
+			t.Errorf("payload cut at %d: err = %v, want ErrTruncated", n, err)
+		}
+		h, err := wire.ParseIPv6Partial(pkt[:n])
+		if err != nil || len(h) != n || h.PayloadLen() != 8 {
+			t.Errorf("partial cut at %d: len %d err %v", n, len(h), err)
+		}
+	}
+	for _, v := range []byte{0, 4, 5, 7, 15} {
+		b := append([]byte{}, pkt...)
+		b[0] = v<<4 | b[0]&0x0f
+		if _, err := wire.ParseIPv6(b); !errors.Is(err, wire.ErrBadVersion) {
+			t.Errorf("version %d: err = %v", v, err)
+		}
+		if _, err := wire.ParseIPv6Partial(b); !errors.Is(err, wire.ErrBadVersion) {
+			t.Errorf("partial version %d: err = %v", v, err)
+		}
+	}
+}
+
+func TestPutIPv6(t *testing.T) {
+	hdr := wire.IPv6Header{TrafficClass: 0xab, FlowLabel: 0x12345, PayloadLen: 8, NextHeader: wire.ProtoUDP,
+		HopLimit: 64, Src: w2Src6, Dst: w2Dst6}
+	b := bytes.Repeat([]byte{0xee}, 41)
+	n, err := wire.PutIPv6(b, &hdr)
+	if err != nil || n != 40 {
+		t.Fatalf("PutIPv6 = %d, %v", n, err)
+	}
+	if want := w2V6Header(8, wire.ProtoUDP); !bytes.Equal(b[:40], want) || b[40] != 0xee {
+		t.Errorf("PutIPv6\n got % x\nwant % x", b[:41], want)
+	}
+	if _, err := wire.PutIPv6(b[:39], &hdr); !errors.Is(err, wire.ErrShortBuffer) {
+		t.Errorf("short: %v", err)
+	}
+	bad := hdr
+	bad.Src = netip.MustParseAddr("192.0.2.1")
+	if _, err := wire.PutIPv6(b, &bad); !errors.Is(err, wire.ErrUnsupported) {
+		t.Errorf("IPv4 source: %v", err)
+	}
+	bad = hdr
+	bad.Dst = netip.Addr{}
+	if _, err := wire.PutIPv6(b, &bad); !errors.Is(err, wire.ErrUnsupported) {
+		t.Errorf("zero destination: %v", err)
+	}
+	bad = hdr
+	bad.FlowLabel = 1 << 20
+	if _, err := wire.PutIPv6(b, &bad); !errors.Is(err, wire.ErrUnsupported) {
+		t.Errorf("21-bit flow label: %v", err)
+	}
+	// A mapped address is IPv6 and is written as such.
+	m := hdr
+	m.Src = netip.MustParseAddr("::ffff:192.0.2.1")
+	if _, err := wire.PutIPv6(b, &m); err != nil {
+		t.Errorf("mapped source: %v", err)
+	}
+}
+
+func TestIPv6UpperLayer(t *testing.T) {
+	tcp := make([]byte, 20)
+	cases := []struct {
+		name  string
+		pkt   []byte
+		proto uint8
+		off   int
+		frag  wire.IPv6Frag
+	}{
+		{"no extension headers", w2V6Packet(wire.ProtoTCP, tcp), wire.ProtoTCP, 40, wire.IPv6Frag{}},
+		{
+			"hop-by-hop, dest opts, routing, dest opts, AH",
+			w2V6Packet(wire.IPv6HopByHop, w2Ext(wire.IPv6DestOpts, 0), w2Ext(wire.IPv6Routing, 1),
+				w2Ext(wire.IPv6DestOpts, 2), w2Ext(wire.IPv6AH, 0), w2AH(wire.ProtoTCP, 4), tcp),
+			wire.ProtoTCP, 40 + 8 + 16 + 24 + 8 + 24, wire.IPv6Frag{},
+		},
+		{
+			"first fragment after hop-by-hop",
+			w2V6Packet(wire.IPv6HopByHop, w2Ext(wire.IPv6Fragment, 0), w2FragHdr(wire.ProtoUDP, 0, true, 0xdeadbeef), tcp),
+			wire.ProtoUDP, 56,
+			wire.IPv6Frag{Present: true, NextHeader: wire.ProtoUDP, Offset: 0, More: true, ID: 0xdeadbeef, HeaderOff: 48, PrevNextHeaderOff: 40},
+		},
+		{
+			"last fragment right after the fixed header; walk stops there",
+			w2V6Packet(wire.IPv6Fragment, w2FragHdr(wire.IPv6DestOpts, 1448, false, 7), []byte{0xff, 0xff, 0xff}),
+			wire.IPv6DestOpts, 48,
+			wire.IPv6Frag{Present: true, NextHeader: wire.IPv6DestOpts, Offset: 1448, ID: 7, HeaderOff: 40, PrevNextHeaderOff: 6},
+		},
+		{"ESP ends the walk", w2V6Packet(wire.IPv6DestOpts, w2Ext(wire.IPv6ESP, 0), []byte{1, 2, 3}), wire.IPv6ESP, 48, wire.IPv6Frag{}},
+		{"No Next Header ends the walk", w2V6Packet(wire.IPv6NoNextHeader, []byte{9, 9}), wire.IPv6NoNextHeader, 40, wire.IPv6Frag{}},
+		{"unknown value is the upper layer", w2V6Packet(wire.IPv6Routing, w2Ext(253, 0)), 253, 48, wire.IPv6Frag{}},
+		{"upper layer may be empty", w2V6Packet(wire.IPv6DestOpts, w2Ext(wire.ProtoICMPv6, 0)), wire.ProtoICMPv6, 48, wire.IPv6Frag{}},
+	}
+	for _, c := range cases {
+		h, err := wire.ParseIPv6(c.pkt)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		proto, off, frag, err := h.UpperLayer()
+		if err != nil || proto != c.proto || off != c.off || frag != c.frag {
+			t.Errorf("%s: UpperLayer = %d, %d, %+v, %v; want %d, %d, %+v", c.name, proto, off, frag, err, c.proto, c.off, c.frag)
+		}
+	}
+	f := wire.IPv6Frag{Present: true}
+	if !f.Atomic() || (wire.IPv6Frag{}).Atomic() || (wire.IPv6Frag{Present: true, More: true}).Atomic() {
+		t.Error("Atomic is wrong")
+	}
+}
+
+func TestIPv6UpperLayerMalformed(t *testing.T) {
+	// Every cut of a header chain inside a header is ErrTruncated.
+	chain := [][]byte{w2Ext(wire.IPv6Routing, 0), w2Ext(wire.IPv6AH, 1), w2AH(wire.IPv6Fragment, 1), w2FragHdr(wire.ProtoTCP, 0, true, 1)}
+	full := w2Bytes(chain...)
+	boundaries := map[int]bool{0: false, 8: false, 24: false, 36: false, 44: true}
+	for n := 0; n <= len(full); n++ {
+		h, err := wire.ParseIPv6(w2V6Packet(wire.IPv6HopByHop, full[:n]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, _, err = h.UpperLayer()
+		if boundaries[n] {
+			if err != nil {
+				t.Errorf("whole chain: %v", err)
+			}
+		} else if !errors.Is(err, wire.ErrTruncated) {
+			t.Errorf("chain cut at %d: err = %v, want ErrTruncated", n, err)
+		}
+	}
+	// Jumbogram-style zero payload length with a hop-by-hop header.
+	h, _ := wire.ParseIPv6(append(w2V6Header(0, wire.IPv6HopByHop), w2Ext(wire.ProtoTCP, 0)...))
+	if _, _, _, err := h.UpperLayer(); !errors.Is(err, wire.ErrTruncated) {
+		t.Errorf("jumbogram: %v", err)
+	}
+	// Hop-by-hop anywhere but first.
+	h, _ = wire.ParseIPv6(w2V6Packet(wire.IPv6DestOpts, w2Ext(wire.IPv6HopByHop, 0), w2Ext(wire.ProtoTCP, 0)))
+	if _, _, _, err := h.UpperLayer(); !errors.Is(err, wire.ErrBadOption) {
+		t.Errorf("hop-by-hop second: %v", err)
+	}
+	// Header-count bound: 8 extension headers walk, 9 do not.
+	for _, n := range []int{wire.IPv6MaxExtHeaders, wire.IPv6MaxExtHeaders + 1, 40} {
+		var parts [][]byte
+		for i := 0; i < n; i++ {
+			next := uint8(wire.IPv6DestOpts)
+			if i == n-1 {
+				next = wire.ProtoTCP
+			}
+			parts = append(parts, w2Ext(next, 0))
+		}
+		h, _ := wire.ParseIPv6(w2V6Packet(wire.IPv6DestOpts, parts...))
+		proto, off, _, err := h.UpperLayer()
+		if n <= wire.IPv6MaxExtHeaders {
+			if err != nil || proto != wire.ProtoTCP || off != 40+8*n {
+				t.Errorf("%d headers: %d, %d, %v", n, proto, off, err)
+			}
+		} else if !errors.Is(err, wire.ErrUnsupported) {
+			t.Errorf("%d headers: err = %v, want ErrUnsupported", n, err)
+		}
+	}
+	// A view shorter than the fixed header (built by hand, not parsed).
+	if _, _, _, err := wire.IPv6(make([]byte, 10)).UpperLayer(); !errors.Is(err, wire.ErrTruncated) {
+		t.Errorf("short view: %v", err)
+	}
+}
+
+func TestPutIPv6Fragment(t *testing.T) {
+	b := make([]byte, 8)
+	n, err := wire.PutIPv6Fragment(b, wire.ProtoUDP, 1448, true, 0x01020304)
+	if err != nil || n != 8 {
+		t.Fatal(n, err)
+	}
+	if want := []byte{17, 0, 0x05, 0xa9, 1, 2, 3, 4}; !bytes.Equal(b, want) {
+		t.Errorf("got % x want % x", b, want)
+	}
+	h, _ := wire.ParseIPv6(w2V6Packet(wire.IPv6Fragment, b))
+	_, _, f, err := h.UpperLayer()
+	if err != nil || f.Offset != 1448 || !f.More || f.ID != 0x01020304 || f.NextHeader != wire.ProtoUDP {
+		t.Errorf("round trip: %+v %v", f, err)
+	}
+	for _, off := range []int{-8, 1, 7, 65536, 65535} {
+		if _, err := wire.PutIPv6Fragment(b, 6, off, false, 0); !errors.Is(err, wire.ErrBadLength) {
+			t.Errorf("offset %d: %v", off, err)
+		}
+	}
+	if _, err := wire.PutIPv6Fragment(b[:7], 6, 0, false, 0); !errors.Is(err, wire.ErrShortBuffer) {
+		t.Errorf("short: %v", err)
+	}
+	if _, err := wire.PutIPv6Fragment(b, 6, 65528, false, 0); err != nil {
+		t.Errorf("largest offset: %v", err)
+	}
+}
+
+func TestIPv6NoAllocs(t *testing.T) {
+	pkt := w2V6Packet(wire.IPv6HopByHop, w2Ext(wire.IPv6Fragment, 0), w2FragHdr(wire.ProtoUDP, 0, true, 1), make([]byte, 20))
+	hdr := wire.IPv6Header{PayloadLen: 8, NextHeader: wire.ProtoUDP, HopLimit: 64, Src: w2Src6, Dst: w2Dst6}
+	out := make([]byte, 48)
+	allocs := testing.AllocsPerRun(100, func() {
+		h, err := wire.ParseIPv6(pkt)
+		if err != nil {
+			panic(err)
+		}
+		if _, _, _, err := h.UpperLayer(); err != nil {
+			panic(err)
+		}
+		_, _ = h.Src(), h.Dst()
+		if _, err := wire.PutIPv6(out, &hdr); err != nil {
+			panic(err)
+		}
+		_, _ = wire.PutIPv6Fragment(out[40:], 6, 8, true, 9)
+		_, _ = wire.ParseIPv6(pkt[:30])
+	})
+	if allocs != 0 {
+		t.Errorf("IPv6 parse/walk/build allocates %v times per run", allocs)
+	}
+}

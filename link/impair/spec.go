@@ -3,6 +3,7 @@ package impair
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -162,6 +163,17 @@ func parseRate(v string) (uint64, error) {
 	}
 	if mult == 0 {
 		return 0, fmt.Errorf("unknown rate unit %q (want bit, kbit, mbit, gbit, tbit)", unit)
+	}
+	num := v[:len(v)-len(unit)]
+	if !strings.ContainsAny(num, ".eE") {
+		// Whole numbers are parsed exactly (a float64 would round rates
+		// above 2^53).
+		i, err := strconv.ParseUint(num, 10, 64)
+		hi, lo := bits.Mul64(i, mult)
+		if err != nil || hi != 0 || lo >= 1<<63 {
+			return 0, fmt.Errorf("rate %q is not a whole number of bits/s below 2^63", v)
+		}
+		return lo, nil
 	}
 	r := n * float64(mult)
 	if r >= 1<<63 || r != math.Trunc(r) {

@@ -49,7 +49,7 @@ func (c *collector) take() [][]byte {
 type discard struct{ pool *link.Pool }
 
 func (d discard) Send(b *link.Buf) { b.Free() }
-func (d discard) Pool() *link.Pool  { return d.pool }
+func (d discard) Pool() *link.Pool { return d.pool }
 
 func hostA(t testing.TB, mod func(*Config)) *Host {
 	t.Helper()

@@ -179,7 +179,6 @@ func (h *Host) inputICMP(now time.Duration, b *link.Buf, ip wire.IPv4, bcast boo
 	b.Free()
 }
 
-
 // icmpErrorIn passes an ICMP error about one of our datagrams to the
 // transport that sent it.
 func (h *Host) icmpErrorIn(now time.Duration, m wire.ICMPv4) {

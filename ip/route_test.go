@@ -16,12 +16,12 @@ func TestRouting(t *testing.T) {
 		}
 	})
 	for _, c := range []struct{ dst, nh string }{
-		{"10.0.0.3", "10.0.0.3"},             // on-link
-		{"10.0.0.255", "10.0.0.255"},         // subnet broadcast
+		{"10.0.0.3", "10.0.0.3"},     // on-link
+		{"10.0.0.255", "10.0.0.255"}, // subnet broadcast
 		{"255.255.255.255", "255.255.255.255"},
-		{"192.168.1.1", "10.0.0.20"},         // static route
-		{"192.168.5.1", "10.0.0.21"},         // longer static route
-		{"8.8.8.8", "10.0.0.1"},              // default gateway
+		{"192.168.1.1", "10.0.0.20"}, // static route
+		{"192.168.5.1", "10.0.0.21"}, // longer static route
+		{"8.8.8.8", "10.0.0.1"},      // default gateway
 	} {
 		nh, err := h.NextHop(netip.MustParseAddr(c.dst))
 		if err != nil || nh != netip.MustParseAddr(c.nh) {

@@ -1,0 +1,292 @@
+package tcp
+
+import (
+	"time"
+
+	"github.com/ustack/ustack/tcp/seqnum"
+)
+
+// sendRing is the bounded send buffer: the bytes from SND.UNA's first data
+// byte through the last byte written. Its storage is allocated on the first
+// Write and reused for the life of the connection.
+type sendRing struct {
+	buf   []byte
+	size  int // capacity once allocated
+	start int // index of the first byte
+	n     int // bytes held
+}
+
+func (r *sendRing) free() int { return r.size - r.n }
+
+// write appends as much of p as fits and returns the count.
+func (r *sendRing) write(p []byte) int {
+	if r.buf == nil && len(p) > 0 {
+		r.buf = make([]byte, r.size)
+	}
+	n := min(len(p), r.free())
+	if n == 0 {
+		return 0
+	}
+	end := (r.start + r.n) % r.size
+	k := copy(r.buf[end:], p[:n])
+	copy(r.buf, p[k:n])
+	r.n += n
+	return n
+}
+
+// slices returns the n bytes starting off bytes into the ring, as up to two
+// slices (the second non-empty only when the range wraps).
+func (r *sendRing) slices(off, n int) (p1, p2 []byte) {
+	if n <= 0 {
+		return nil, nil
+	}
+	s := (r.start + off) % r.size
+	if s+n <= r.size {
+		return r.buf[s : s+n], nil
+	}
+	return r.buf[s:], r.buf[:n-(r.size-s)]
+}
+
+// consume drops n bytes from the front.
+func (r *sendRing) consume(n int) {
+	n = min(n, r.n)
+	r.n -= n
+	if r.n == 0 {
+		r.start = 0
+	} else {
+		r.start = (r.start + n) % r.size
+	}
+}
+
+// Write copies p into the send ring and sends what the windows, Nagle and
+// cork allow (RFC 9293 §3.10.2, SEND call). It returns how many bytes were
+// taken; ErrWouldBlock when the ring is full. Data written before the
+// handshake completes is sent once it does. The segment that carries the
+// last byte of a write gets PSH.
+func (c *Conn) Write(now time.Duration, p []byte, out Output) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	switch c.state {
+	case SynSent, SynReceived, Established, CloseWait:
+	case Closed, Listen:
+		return 0, ErrNotConnected
+	default:
+		return 0, ErrWriteShutdown
+	}
+	if c.finQueued {
+		return 0, ErrWriteShutdown
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n := c.ring.write(p)
+	if n == 0 {
+		return 0, ErrWouldBlock
+	}
+	c.push(now, out)
+	return n, nil
+}
+
+// WriteSpace is how many bytes Write would take now.
+func (c *Conn) WriteSpace() int {
+	if c.finQueued || c.err != nil {
+		return 0
+	}
+	return c.ring.free()
+}
+
+// canSendData reports whether the state lets queued data and FIN go out.
+func (c *Conn) canSendData() bool {
+	switch c.state {
+	case Established, CloseWait, FinWait1, Closing, LastAck:
+		return true
+	}
+	return false
+}
+
+// cwnd is the congestion window in bytes.
+func (c *Conn) cwnd() uint32 { return uint32(max(c.cc.Cwnd(), 0)) }
+
+// dataEnd is the sequence number just past the last byte written.
+func (c *Conn) dataEnd() seqnum.Value { return c.ringSeq.Add(seqnum.Size(c.ring.n)) }
+
+// finSent reports whether our FIN has been sent (it occupies dataEnd).
+func (c *Conn) finSent() bool {
+	return c.finQueued && c.sndMax.GreaterThan(c.dataEnd())
+}
+
+// sendWindowEnd is the first sequence number beyond what the peer's window
+// and the congestion window allow.
+func (c *Conn) sendWindowEnd() seqnum.Value {
+	w := min(c.sndWnd, c.cwnd()+c.inflate)
+	return c.sndUna.Add(seqnum.Size(w))
+}
+
+// push sends as much queued data (and FIN) as the rules allow: MSS
+// segmentation, the peer's and the congestion window, sender SWS avoidance
+// (RFC 9293 §3.8.6.2.1), Nagle with Minshall's refinement (as Linux) and
+// cork. It arms the persist timer when a zero window blocks everything.
+func (c *Conn) push(now time.Duration, out Output) {
+	if !c.canSendData() {
+		return
+	}
+	mss := c.sndMSS
+	c.cwndFull = false
+	for {
+		end := c.dataEnd()
+		avail := 0
+		if c.sndNxt.LessThan(end) {
+			avail = int(end.Sub(c.sndNxt))
+		}
+		wndEnd := c.sendWindowEnd()
+		usable := int(int32(wndEnd - c.sndNxt))
+		if avail == 0 {
+			// Only FIN may be left.
+			if c.finQueued && c.sndNxt == end {
+				if usable < 1 && c.sndWnd == 0 {
+					c.armPersistIfIdle(now)
+					return
+				}
+				c.sendData(now, out, c.sndNxt, 0, true)
+			}
+			return
+		}
+		n := min(avail, mss)
+		if usable < n {
+			if usable <= 0 {
+				c.cwndFull = c.sndWnd >= c.cwnd()+c.inflate
+				c.armPersistIfIdle(now)
+				return
+			}
+			rwndLimited := c.sndWnd < c.cwnd()+c.inflate
+			c.cwndFull = !rwndLimited
+			if rwndLimited && usable < mss && uint32(usable) < c.maxSndWnd/2 {
+				// Sender SWS avoidance: wait for a bigger window.
+				c.armPersistIfIdle(now)
+				return
+			}
+			if !rwndLimited && usable < mss && c.sndNxt != c.sndUna {
+				// Congestion-limited: wait for ACKs to open cwnd.
+				return
+			}
+			n = usable
+		}
+		last := n == avail
+		if n < mss && c.sndNxt.GreaterThanEq(c.sndMax) {
+			// A partial segment of new data.
+			if c.cork && !(last && c.finQueued) {
+				return
+			}
+			if !c.noDelay && !c.cork && !(last && c.finQueued) && c.nagleHolds() {
+				return
+			}
+		}
+		withFIN := last && c.finQueued && usable > n
+		c.sendData(now, out, c.sndNxt, n, withFIN)
+	}
+}
+
+// nagleHolds is Nagle's test with Minshall's refinement (as Linux): a
+// partial segment waits while an earlier small segment is unacknowledged.
+func (c *Conn) nagleHolds() bool {
+	return c.sndSml.GreaterThan(c.sndUna) && c.sndSml.LessThanEq(c.sndNxt)
+}
+
+// sendData emits the segment [seq, seq+n) from the ring, with FIN when fin
+// is set, and advances SND.NXT/SND.MAX. Retransmissions (seq below
+// SND.MAX) are counted as such.
+func (c *Conn) sendData(now time.Duration, out Output, seq seqnum.Value, n int, fin bool) {
+	off := int(seq.Sub(c.ringSeq))
+	p1, p2 := c.ring.slices(off, n)
+	flags := flagACK
+	if n > 0 && seq.Add(seqnum.Size(n)) == c.dataEnd() {
+		flags |= flagPSH
+	}
+	if fin {
+		flags |= flagFIN
+	}
+	segEnd := seq.Add(seqnum.Size(n))
+	if fin {
+		segEnd = segEnd.Add(1)
+	}
+	retrans := seq.LessThan(c.sndMax)
+	if c.sndUna == c.sndMax && !retrans {
+		c.sndUnaTime = now // the head of the flight leaves now
+	}
+	if retrans {
+		c.cnt.RetransSegs++
+		c.totalRetrans++
+		c.bytesRetrans += uint64(n)
+		if c.firstRtxTime == 0 {
+			c.firstRtxTime = now
+		}
+	} else {
+		if n > 0 {
+			c.cnt.TCPOrigDataSent++
+		}
+		c.bytesSent += uint64(n)
+	}
+	c.emit(now, out, seq, flags, p1, p2, retrans)
+	if n > 0 && n < c.sndMSS {
+		c.sndSml = segEnd
+	}
+	if seq == c.sndNxt {
+		c.sndNxt = segEnd
+	}
+	if c.sndNxt.GreaterThan(c.sndMax) {
+		if !c.rttPending && !retrans {
+			c.rttPending, c.rttSeq, c.rttStart = true, seq, now
+		}
+		c.sndMax = c.sndNxt
+	}
+	if !c.isArmed(timerRTX) {
+		c.armRTO(now)
+	}
+	c.disarm(timerPersist)
+}
+
+// retransmitHead resends the first unacknowledged segment (fast
+// retransmit, partial ACK in recovery).
+func (c *Conn) retransmitHead(now time.Duration, out Output) {
+	seq := c.sndUna
+	end := c.dataEnd()
+	n := 0
+	if seq.LessThan(end) {
+		n = min(int(end.Sub(seq)), c.sndMSS)
+	}
+	fin := c.finSent() && seq.Add(seqnum.Size(n)) == end
+	if n == 0 && !fin {
+		return
+	}
+	saved := c.sndNxt
+	c.sendData(now, out, seq, n, fin)
+	if saved.GreaterThan(c.sndNxt) {
+		c.sndNxt = saved
+	}
+	c.rttPending = false // Karn: the measurement is now ambiguous
+}
+
+// armPersistIfIdle arms the persist timer when nothing is in flight to
+// bring a window update back (RFC 9293 §3.8.6.1).
+func (c *Conn) armPersistIfIdle(now time.Duration) {
+	if c.sndMax != c.sndUna || c.isArmed(timerPersist) {
+		return
+	}
+	c.disarm(timerRTX)
+	c.arm(timerPersist, now+c.persistTimeout())
+}
+
+func (c *Conn) persistTimeout() time.Duration {
+	d := c.rtt.RTO() // already includes RTO backoff, bounded by RTOMax
+	for i := 0; i < c.persistShift && d < c.cfg.RTOMax; i++ {
+		d *= 2
+	}
+	return min(max(d, c.cfg.RTOMin), c.cfg.RTOMax)
+}
+
+// sendProbe sends a segment the peer must acknowledge without carrying new
+// data: SEG.SEQ = SND.UNA-1 (Linux's zero-window and keepalive probe).
+func (c *Conn) sendProbe(now time.Duration, out Output) {
+	c.emit(now, out, c.sndUna-1, flagACK, nil, nil, false)
+}

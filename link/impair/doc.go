@@ -50,6 +50,13 @@
 //     header is never touched and frames of 14 bytes or less are left alone.
 //     A corrupted frame loses link.FlagCsumValid.
 //
+// # Real links
+//
+// Wrap applies two Models (one per direction) to any link.Link on the wall
+// clock, holding frames in time-ordered queues that Send and Recv drain when
+// frames fall due; no goroutine is started. ParseSpec reads impairments
+// from a compact string such as "delay=5ms,loss=0.5%,rate=100mbit".
+//
 // # Determinism
 //
 // All randomness comes from PCG generators (math/rand/v2) seeded from

@@ -14,13 +14,16 @@ func TestEventHeapMatchesSortedReference(t *testing.T) {
 	var h eventHeap
 	var ref []event
 	for i := 0; i < 20000; i++ {
-		if r.IntN(3) < 2 || len(ref) == 0 {
+		if r.IntN(2) == 0 || len(ref) == 0 {
 			e := event{at: time.Duration(r.IntN(40)), gen: uint32(i)}
 			h.push(e)
-			ref = append(ref, e)
+			// Insert after every event with the same or an earlier time.
+			j := sort.Search(len(ref), func(k int) bool { return ref[k].at > e.at })
+			ref = append(ref, event{})
+			copy(ref[j+1:], ref[j:])
+			ref[j] = e
 			continue
 		}
-		sort.SliceStable(ref, func(a, b int) bool { return ref[a].at < ref[b].at })
 		got := h.pop()
 		if got.at != ref[0].at || got.gen != ref[0].gen {
 			t.Fatalf("step %d: popped (%v, #%d), want (%v, #%d)", i, got.at, got.gen, ref[0].at, ref[0].gen)

@@ -15,16 +15,18 @@ func TestHeldMatchesSortedReference(t *testing.T) {
 	var ref []heldFrame
 	for i := 0; i < 20000; i++ {
 		switch op := r.IntN(5); {
-		case op < 3 || len(ref) == 0:
+		case op < 2 || len(ref) == 0:
 			at := time.Duration(r.IntN(50))
 			q.add(at, nil)
-			ref = append(ref, heldFrame{at: at, seq: q.seq})
+			j := sort.Search(len(ref), func(k int) bool { return ref[k].at > at })
+			ref = append(ref, heldFrame{})
+			copy(ref[j+1:], ref[j:])
+			ref[j] = heldFrame{at: at, seq: q.seq}
 		case op == 3:
 			// Pop and put back unchanged: the order must not move.
 			f := q.pop()
 			q.put(f)
 		default:
-			sort.Slice(ref, func(a, b int) bool { return ref[a].less(&ref[b]) })
 			got := q.pop()
 			if got.at != ref[0].at || got.seq != ref[0].seq {
 				t.Fatalf("step %d: popped (%v,%d), want (%v,%d)", i, got.at, got.seq, ref[0].at, ref[0].seq)

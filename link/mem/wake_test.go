@@ -164,24 +164,33 @@ func TestWakeupStream(t *testing.T) {
 // TestCloseWakesSleeper closes the pair from a third goroutine while both
 // ends sleep on Arm.
 func TestCloseWakesSleeper(t *testing.T) {
-	for i := 0; i < 200; i++ {
-		a, b := smallPair(t)
-		var wg sync.WaitGroup
+	for i := 0; i < 100; i++ {
+		a, b := smallPair(t, tinyPool)
+		var wg, armed sync.WaitGroup
 		for _, l := range []*mem.Link{a, b} {
 			wg.Add(1)
+			armed.Add(1)
 			go func(l *mem.Link) {
 				defer wg.Done()
 				c := make(chan struct{}, 1)
 				timer := time.NewTimer(hangLimit)
 				defer timer.Stop()
 				in := make([]*link.Buf, 4)
+				first := true
 				for {
 					if l.Recv(in) != 0 {
 						t.Error("Recv returned frames nobody sent")
 						return
 					}
 					if !l.Arm(c) {
+						if first {
+							armed.Done()
+						}
 						return // closed
+					}
+					if first {
+						armed.Done() // registered: Close must now wake us
+						first = false
 					}
 					select {
 					case <-c:
@@ -192,8 +201,12 @@ func TestCloseWakesSleeper(t *testing.T) {
 				}
 			}(l)
 		}
-		runtime.Gosched()
-		a.Close()
+		armed.Wait()
+		if i%2 == 0 {
+			a.Close()
+		} else {
+			b.Close()
+		}
 		wg.Wait()
 	}
 }
@@ -201,8 +214,8 @@ func TestCloseWakesSleeper(t *testing.T) {
 // TestCloseRacesTraffic closes the pair while both ends are sending and
 // receiving; every Buf must end up back in its pool exactly once.
 func TestCloseRacesTraffic(t *testing.T) {
-	for i := 0; i < 50; i++ {
-		a, b := smallPair(t, mem.WithRingSize(16))
+	for i := 0; i < 20; i++ {
+		a, b := smallPair(t, mem.WithRingSize(16), tinyPool)
 		var wg sync.WaitGroup
 		for _, l := range []*mem.Link{a, b} {
 			wg.Add(1)
@@ -210,7 +223,7 @@ func TestCloseRacesTraffic(t *testing.T) {
 				defer wg.Done()
 				out := make([]*link.Buf, 8)
 				in := make([]*link.Buf, 8)
-				for j := 0; j < 2000; j++ {
+				for j := 0; j < 1000; j++ {
 					k := 0
 					for ; k < len(out); k++ {
 						if out[k] = l.Pool().Get(); out[k] == nil {
@@ -240,6 +253,9 @@ func TestCloseRacesTraffic(t *testing.T) {
 		}
 	}
 }
+
+// tinyPool keeps the many pairs made by the close tests cheap.
+var tinyPool = mem.WithPool(link.PoolConfig{Count: 32, Size: 128})
 
 func putSeq(b *link.Buf, seq uint64) {
 	d := b.Bytes()

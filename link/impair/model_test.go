@@ -224,3 +224,60 @@ func BenchmarkOffer(b *testing.B) {
 		}
 	}
 }
+
+func TestReorderGap(t *testing.T) {
+	p := link.MustPool(link.PoolConfig{Count: 4})
+	m, _ := NewModel(Config{Delay: 10 * time.Millisecond, Reorder: 1, ReorderGap: 3 * time.Millisecond})
+	for i := 0; i < 3; i++ {
+		now := time.Duration(i) * time.Millisecond
+		out, _ := m.Offer(now, newBuf(t, p, 64), nil)
+		if want := now + 7*time.Millisecond; out[0].At != want {
+			t.Errorf("reordered frame offered at %v arrives %v, want %v", now, out[0].At, want)
+		}
+		out[0].Buf.Free()
+	}
+	// A gap larger than the delay cannot make a frame arrive before it left.
+	m, _ = NewModel(Config{Delay: time.Millisecond, Rate: 8e6, Reorder: 1, ReorderGap: time.Hour})
+	out, _ := m.Offer(5, newBuf(t, p, 1000), nil)
+	if out[0].At != 5+time.Millisecond {
+		t.Errorf("arrival %v, want the end of serialization (1ms after 5ns)", out[0].At)
+	}
+	out[0].Buf.Free()
+	if m.Stats().Reordered != 1 {
+		t.Errorf("stats %+v", m.Stats())
+	}
+}
+
+func TestQueueLimitBoundary(t *testing.T) {
+	p := link.MustPool(link.PoolConfig{Count: 8})
+	// 1000-byte frames at 8 Mbit/s take 1ms each; the queue holds 2500 bytes.
+	m, _ := NewModel(Config{Rate: 8e6, QueueLimit: 2500})
+	offer := func(now time.Duration) Drop {
+		out, d := m.Offer(now, newBuf(t, p, 1000), nil)
+		for _, x := range out {
+			x.Buf.Free()
+		}
+		return d
+	}
+	d1, d2, d3 := offer(0), offer(0), offer(0)
+	if d1 != DropNone || d2 != DropNone || d3 != DropQueue {
+		t.Errorf("at t=0: %v %v %v, want the queue to take exactly two 1000-byte frames", d1, d2, d3)
+	}
+	// At 0.5ms 1500 bytes are left: one more frame fits (2500), two do not.
+	d1, d2 = offer(500*time.Microsecond), offer(500*time.Microsecond)
+	if d1 != DropNone || d2 != DropQueue {
+		t.Errorf("at 0.5ms: %v %v, want the queue to take exactly one more frame", d1, d2)
+	}
+	if m.BusyUntil() != 3*time.Millisecond {
+		t.Errorf("busy until %v, want 3ms", m.BusyUntil())
+	}
+	// Once drained, a frame starts serializing at once.
+	if out, d := m.Offer(time.Second, newBuf(t, p, 1500), nil); d != DropNone || out[0].At != time.Second+1500*time.Microsecond {
+		t.Errorf("idle link: %v %+v", d, out)
+	} else {
+		out[0].Buf.Free()
+	}
+	if p.InUse() != 0 {
+		t.Error("leak")
+	}
+}

@@ -40,7 +40,8 @@ type TraceEvent struct {
 	Time time.Duration
 	Kind TraceKind
 	// Port is the sending port for TraceSent and TraceDropped, the
-	// receiving port for TraceDelivered.
+	// receiving port for TraceDelivered and for frames dropped because
+	// they arrived at a closed port.
 	Port *Port
 	// Len is the frame length.
 	Len int

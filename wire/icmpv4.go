@@ -9,6 +9,7 @@ import (
 const (
 	ICMPv4EchoReply    = 0
 	ICMPv4DestUnreach  = 3
+	ICMPv4SourceQuench = 4 // deprecated (RFC 6633); never sent
 	ICMPv4Redirect     = 5
 	ICMPv4Echo         = 8
 	ICMPv4TimeExceeded = 11
@@ -96,7 +97,7 @@ func (m ICMPv4) Body() []byte { return m[ICMPv4HeaderLen:] }
 // error.
 func (m ICMPv4) IsError() bool {
 	switch m[0] {
-	case ICMPv4DestUnreach, 4, ICMPv4Redirect, ICMPv4TimeExceeded, ICMPv4ParamProblem:
+	case ICMPv4DestUnreach, ICMPv4SourceQuench, ICMPv4Redirect, ICMPv4TimeExceeded, ICMPv4ParamProblem:
 		return true
 	}
 	return false

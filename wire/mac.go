@@ -40,6 +40,20 @@ func (m MAC) String() string {
 	return string(b)
 }
 
+// MarshalText implements encoding.TextMarshaler ("aa:bb:cc:dd:ee:ff"), so a
+// MAC in a configuration struct reads and writes as text in JSON.
+func (m MAC) MarshalText() ([]byte, error) { return m.AppendText(make([]byte, 0, 17)) }
+
+// UnmarshalText implements encoding.TextUnmarshaler with ParseMAC.
+func (m *MAC) UnmarshalText(b []byte) error {
+	v, err := ParseMAC(string(b))
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
 // ParseMAC parses a MAC address written as six hex octets separated by
 // colons or hyphens ("02:00:00:00:00:01", "02-00-00-00-00-01"), each one
 // or two digits, upper or lower case.

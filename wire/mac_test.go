@@ -1,6 +1,9 @@
 package wire
 
-import "testing"
+import (
+	"encoding/json"
+	"testing"
+)
 
 func TestMACString(t *testing.T) {
 	for _, tc := range []struct {
@@ -55,5 +58,26 @@ func TestParseMAC(t *testing.T) {
 		if m, err := ParseMAC(s); err == nil {
 			t.Errorf("ParseMAC(%q) = %v, want error", s, m)
 		}
+	}
+}
+
+func TestMACText(t *testing.T) {
+	type conf struct{ Addr MAC }
+	j, err := json.Marshal(conf{MAC{0x02, 0xab, 0, 0, 0, 0x01}})
+	if err != nil || string(j) != `{"Addr":"02:ab:00:00:00:01"}` {
+		t.Fatalf("Marshal = %s, %v", j, err)
+	}
+	var c conf
+	if err := json.Unmarshal([]byte(`{"Addr":"02-AB-00-00-00-01"}`), &c); err != nil || c.Addr != (MAC{0x02, 0xab, 0, 0, 0, 1}) {
+		t.Fatalf("Unmarshal = %v, %v", c.Addr, err)
+	}
+	if err := json.Unmarshal([]byte(`{"Addr":"02:ab"}`), &c); err == nil {
+		t.Fatal("short address accepted")
+	}
+	if n := testing.AllocsPerRun(10, func() {
+		var buf [17]byte
+		c.Addr.AppendText(buf[:0])
+	}); n != 0 {
+		t.Fatalf("AppendText allocates %v times", n)
 	}
 }

@@ -17,7 +17,7 @@ var (
 )
 
 // UDP is a view of a UDP datagram: the 8-byte header and exactly
-// Length()-8 bytes of payload.
+// Length()-8 bytes of payload (fewer for a view from ParseUDPPartial).
 type UDP []byte
 
 // ParseUDP checks that b holds the header and that the length field is at
@@ -36,6 +36,22 @@ func ParseUDP(b []byte) (UDP, error) {
 		return nil, errUDPLenLong
 	}
 	return UDP(b[:n]), nil
+}
+
+// ParseUDPPartial is ParseUDP for a datagram that may have been cut short,
+// such as the 8 bytes of it quoted in an ICMP error: the header must be
+// whole and its length field at least 8, but the view ends where b or the
+// length field ends, whichever comes first. Only the ports and the length
+// field of such a view are meaningful; its checksum cannot verify.
+func ParseUDPPartial(b []byte) (UDP, error) {
+	if len(b) < UDPHeaderLen {
+		return nil, errUDPShort
+	}
+	n := int(binary.BigEndian.Uint16(b[4:6]))
+	if n < UDPHeaderLen {
+		return nil, errUDPLenShort
+	}
+	return UDP(b[:min(n, len(b))]), nil
 }
 
 // SrcPort is the source port (0 when the sender expects no reply).

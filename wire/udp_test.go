@@ -148,6 +148,35 @@ func TestParseUDPMalformed(t *testing.T) {
 	}
 }
 
+func TestParseUDPPartial(t *testing.T) {
+	// The first 8 bytes of a 1000-byte datagram, as quoted in an ICMP error.
+	b := make([]byte, 8)
+	PutUDPHeader(b, 5353, 53, 992)
+	if _, err := ParseUDP(b); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("ParseUDP of a quote: %v", err)
+	}
+	u, err := ParseUDPPartial(b)
+	if err != nil || u.SrcPort() != 5353 || u.DstPort() != 53 || u.Length() != 1000 || len(u.Payload()) != 0 {
+		t.Fatalf("partial: %v %d %d %d", err, u.SrcPort(), u.DstPort(), u.Length())
+	}
+	if u.ChecksumValid6(udpSrc6, udpDst6) {
+		t.Fatal("partial datagram verifies")
+	}
+	// Whole datagrams are trimmed as ParseUDP does.
+	if u, err := ParseUDPPartial(append(udpDatagram("ab"), 9, 9)); err != nil || len(u) != 10 {
+		t.Fatalf("whole: %v %d", err, len(u))
+	}
+	for n := 0; n < 8; n++ {
+		if _, err := ParseUDPPartial(b[:n]); !errors.Is(err, ErrTruncated) {
+			t.Errorf("len %d: %v", n, err)
+		}
+	}
+	binary.BigEndian.PutUint16(b[4:], 7)
+	if _, err := ParseUDPPartial(b); !errors.Is(err, ErrBadLength) {
+		t.Errorf("length 7: %v", err)
+	}
+}
+
 func TestUDPRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
 	buf := make([]byte, 9000)
@@ -288,11 +317,28 @@ func FuzzUDP(f *testing.F) {
 			if !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrBadLength) {
 				t.Fatalf("unexpected error kind %v", err)
 			}
+			if p, perr := ParseUDPPartial(b); perr == nil {
+				// Only a datagram cut short parses partially; every
+				// accessor still stays inside the input.
+				if !errors.Is(err, ErrTruncated) || len(p) > len(b) || p.Length() <= len(p) {
+					t.Fatalf("partial view %d of %d, length %d, after %v", len(p), len(b), p.Length(), err)
+				}
+				_, _, _ = p.SrcPort(), p.DstPort(), p.Checksum()
+				_ = p.ChecksumValid4(udpSrc4, udpDst4)
+				_ = p.ChecksumValid6(udpSrc6, udpDst6)
+				if len(p.Payload()) != len(p)-8 {
+					t.Fatalf("partial payload %d of view %d", len(p.Payload()), len(p))
+				}
+			}
 			return
 		}
 		checkUDP(t, u, len(b))
 		if len(u.Payload()) > len(b) {
 			t.Fatal("payload longer than input")
+		}
+		p, err := ParseUDPPartial(b)
+		if err != nil || len(p) != len(u) {
+			t.Fatalf("partial parse disagrees: %v %d %d", err, len(p), len(u))
 		}
 	})
 }
@@ -318,4 +364,31 @@ func BenchmarkUDP(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkReceivePath parses a minimum-size UDP/IPv4 frame the way the
+// receive path does: Ethernet, IPv4 with header checksum, UDP with
+// checksum.
+func BenchmarkReceivePath(b *testing.B) {
+	frame := make([]byte, 60)
+	PutEthernet(frame, testMACB, testMACA, EtherTypeIPv4)
+	PutIPv4(frame[14:], &IPv4Header{TotalLen: 20 + 8 + 18, TTL: 64, Protocol: ProtoUDP, Src: arpIPA, Dst: arpIPB})
+	PutUDPHeader(frame[34:], 1, 2, 18)
+	UDP(frame[34:]).SetChecksum4(arpIPA.As4(), arpIPB.As4())
+	var sink int
+	for b.Loop() {
+		e, err := ParseEthernet(frame)
+		if err != nil || e.EtherType() != EtherTypeIPv4 {
+			b.Fatal(err)
+		}
+		h, err := ParseIPv4(e.Payload())
+		if err != nil || !h.ChecksumValid() || h.Protocol() != ProtoUDP {
+			b.Fatal(err)
+		}
+		u, err := ParseUDP(h.Payload())
+		if err != nil || !u.ChecksumValid4(h.Src4(), h.Dst4()) {
+			b.Fatal(err)
+		}
+		sink += len(u.Payload())
+	}
 }

@@ -148,9 +148,9 @@ type TCPHeader struct {
 // left zero: write the payload after the header, then call SetChecksum4 or
 // SetChecksum6 on the whole segment.
 func PutTCP(b []byte, h *TCPHeader, opts *TCPOptions) (int, error) {
-	ol := 0
+	ol, sack, tfo := 0, 0, false
 	if opts != nil {
-		ol = opts.EncodedLen()
+		ol, sack, tfo = opts.layout()
 	}
 	n := TCPMinHeaderLen + ol
 	if len(b) < n {
@@ -166,9 +166,7 @@ func PutTCP(b []byte, h *TCPHeader, opts *TCPOptions) (int, error) {
 	b[16], b[17] = 0, 0
 	binary.BigEndian.PutUint16(b[18:20], h.Urgent)
 	if opts != nil {
-		if _, err := opts.Encode(b[TCPMinHeaderLen:n]); err != nil {
-			return 0, err
-		}
+		opts.encode(b[TCPMinHeaderLen:n], sack, tfo)
 	}
 	return n, nil
 }

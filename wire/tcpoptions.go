@@ -273,7 +273,13 @@ func (o *TCPOptions) Encode(b []byte) (int, error) {
 	if len(b) < n {
 		return 0, errTCPOptEncBuf
 	}
-	b = b[:n]
+	return o.encode(b[:n], sack, tfo), nil
+}
+
+// encode writes the options laid out by layout into b, whose length is
+// the layout's, and returns that length.
+func (o *TCPOptions) encode(b []byte, sack int, tfo bool) int {
+	n := len(b)
 	i := 0
 	if o.HasMD5 {
 		binary.BigEndian.PutUint32(b[i:], 0x01011312)
@@ -325,5 +331,5 @@ func (o *TCPOptions) Encode(b []byte) (int, error) {
 			b[i] = TCPOptNOP
 		}
 	}
-	return i, nil
+	return i
 }

@@ -21,12 +21,6 @@ func addrOf(v uint32) netip.Addr {
 	return netip.AddrFrom4(b)
 }
 
-func bytesOf(v uint32) [4]byte {
-	var b [4]byte
-	binary.BigEndian.PutUint32(b[:], v)
-	return b
-}
-
 // maskOf is the netmask of a prefix length in [0, 32].
 func maskOf(bits int) uint32 {
 	if bits <= 0 {

@@ -51,9 +51,9 @@ func TestARPRequestNotForUsIsIgnored(t *testing.T) {
 	if len(c.take()) != 0 || h.Counters().ArpInConflicts != 1 {
 		t.Fatalf("conflict not counted: %+v", h.Counters())
 	}
-	// Malformed: hardware type 6.
+	// Malformed: protocol address length 16.
 	bad := arpPkt(wire.ARPRequest, macB, addrB, wire.MAC{}, addrA)
-	bad[1] = 6
+	bad[5] = 16
 	h.Input(0, bufOf(t, c.pool, eth(wire.BroadcastMAC(), macB, wire.EtherTypeARP, bad)), c)
 	if h.Counters().ArpInBad != 1 {
 		t.Fatal("bad ARP not counted")

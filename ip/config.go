@@ -231,8 +231,8 @@ func (c *Config) validate() error {
 		return cfgErr("MTU %d out of range [%d, %d]", c.MTU, MinMTU, MaxMTU)
 	}
 	if c.Gateway.IsValid() {
-		if err := c.checkGateway(c.Gateway); err != nil {
-			return fmt.Errorf("Gateway: %w", err)
+		if err := c.checkGateway("Gateway", c.Gateway); err != nil {
+			return err
 		}
 	}
 	if len(c.Routes) > MaxRoutes {
@@ -245,8 +245,8 @@ func (c *Config) validate() error {
 		if r.Prefix.Masked() != r.Prefix {
 			return cfgErr("Routes[%d]: prefix %v has host bits set", i, r.Prefix)
 		}
-		if err := c.checkGateway(r.Gateway); err != nil {
-			return fmt.Errorf("Routes[%d]: %w", i, err)
+		if err := c.checkGateway(fmt.Sprintf("Routes[%d] gateway", i), r.Gateway); err != nil {
+			return err
 		}
 	}
 	n := &c.Neigh
@@ -278,23 +278,23 @@ func (c *Config) validate() error {
 
 // checkGateway: gw must be a usable unicast address on the connected prefix
 // other than our own.
-func (c *Config) checkGateway(gw netip.Addr) error {
+func (c *Config) checkGateway(what string, gw netip.Addr) error {
 	if !gw.IsValid() || !gw.Is4() {
-		return cfgErr("gateway %v is not IPv4", gw)
+		return cfgErr("%s %v is not IPv4", what, gw)
 	}
 	if !c.Addr.Contains(gw) {
-		return cfgErr("gateway %v is not on-link (outside %v)", gw, c.Addr.Masked())
+		return cfgErr("%s %v is not on-link (outside %v)", what, gw, c.Addr.Masked())
 	}
 	if gw == c.Addr.Addr() {
-		return cfgErr("gateway %v is the host's own address", gw)
+		return cfgErr("%s %v is the host's own address", what, gw)
 	}
 	if !isUnicast(gw) {
-		return cfgErr("gateway %v is not unicast", gw)
+		return cfgErr("%s %v is not unicast", what, gw)
 	}
 	if bits := c.Addr.Bits(); bits <= 30 {
 		v, net := a4(gw), a4(c.Addr.Masked().Addr())
 		if v == net || v == net|^maskOf(bits) {
-			return cfgErr("gateway %v is the prefix's network or broadcast address", gw)
+			return cfgErr("%s %v is the prefix's network or broadcast address", what, gw)
 		}
 	}
 	return nil

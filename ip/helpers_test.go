@@ -171,11 +171,10 @@ func be16(b []byte) uint16 { return binary.BigEndian.Uint16(b) }
 
 // sink is a Transport that records deliveries and frees the buffer.
 type sink struct {
-	pkts   []Packet
-	data   [][]byte
-	errs   []ICMPError
-	errL4  [][]byte
-	keepNo bool
+	pkts  []Packet
+	data  [][]byte
+	errs  []ICMPError
+	errL4 [][]byte
 }
 
 func (s *sink) Deliver(now time.Duration, p *Packet, b *link.Buf, out Output) {

@@ -3,7 +3,9 @@ package reasm
 // Insert queues the out-of-order segment [seq, seq+len(payload)) backed by
 // owner, and takes ownership of owner (see the package doc). payload must
 // stay valid until owner is freed. The caller inserts only data beyond
-// rcv.nxt and within the receive window.
+// rcv.nxt and within the receive window, so that everything held lies
+// within 2^31 of sequence space; a segment that would break that is
+// dropped (counted) instead of being queued.
 func (q *Queue) Insert(seq uint32, payload []byte, owner Owner) Result {
 	var res Result
 	if len(payload) == 0 {
@@ -24,6 +26,20 @@ func (q *Queue) Insert(seq uint32, payload []byte, owner Owner) Result {
 	j := i - 1
 	for k := i; k < len(q.runs) && lte(q.runs[k].start, e); k++ {
 		j = k
+	}
+
+	// The runs found must be ordered and touch [s, e) when seen from s;
+	// they can fail to be only if the caller let held data spread over
+	// more than 2^31 of sequence space. Drop the segment rather than
+	// corrupt the queue.
+	if !q.consistent(i, j, s, uint32(len(payload))) {
+		q.stats.DroppedSegments++
+		q.stats.DroppedBytes += uint64(len(payload))
+		if owner != nil {
+			owner.Free()
+		}
+		res.Dropped = len(payload)
+		return res
 	}
 
 	// Duplicate accounting against the original extent.
@@ -112,6 +128,22 @@ func (q *Queue) Insert(seq uint32, payload []byte, owner Owner) Result {
 	res.Stored = len(payload)
 	res.Dropped = q.prune(n, &res.Stored)
 	return res
+}
+
+// consistent reports whether runs i..j, measured as signed distances from
+// s, are non-empty, in order, disjoint and within [0, n] of s at their
+// near ends.
+func (q *Queue) consistent(i, j int, s, n uint32) bool {
+	prev := int64(-1 << 40)
+	for k := i; k <= j; k++ {
+		a := int64(int32(q.runs[k].start - s))
+		b := int64(int32(q.runs[k].end - s))
+		if a >= b || a <= prev || b < 0 || a > int64(n) {
+			return false
+		}
+		prev = b
+	}
+	return true
 }
 
 // prune drops the highest-sequence segments until every bound holds. If

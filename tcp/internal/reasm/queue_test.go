@@ -513,6 +513,49 @@ func FuzzInsert(f *testing.F) {
 	})
 }
 
+// FuzzInsertAnySeq throws arbitrary 32-bit sequence numbers at the queue,
+// far outside any window: nothing may panic and every owner is freed
+// exactly once.
+func FuzzInsertAnySeq(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 1, 10, 128, 0, 0, 0, 10, 0xff, 0xff, 0xff, 0xf0, 40})
+	f.Add([]byte{0x80, 0, 0, 0, 200, 0, 0, 0, 0, 200, 0x40, 0, 0, 0, 200, 0xc0, 0, 0, 0, 200})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		q := New(Config{MaxBytes: 5000, MaxSegments: 16, MaxRanges: 4})
+		var owners []*owner
+		for len(ops) >= 5 {
+			seq := uint32(ops[0])<<24 | uint32(ops[1])<<16 | uint32(ops[2])<<8 | uint32(ops[3])
+			n := int(ops[4])
+			if n%16 == 0 {
+				for {
+					s, ok := q.Pop(seq)
+					if !ok {
+						break
+					}
+					seq += uint32(len(s.Data))
+					if s.Owner != nil {
+						s.Owner.Free()
+					}
+				}
+			} else {
+				o := &owner{seq: seq, n: n}
+				owners = append(owners, o)
+				q.Insert(seq, make([]byte, n), o)
+			}
+			_ = q.SACKBlocks(make([]Block, 4), Block{})
+			ops = ops[5:]
+		}
+		q.Reset()
+		for _, o := range owners {
+			if o.freed != 1 {
+				t.Fatalf("owner at %d freed %d times", o.seq, o.freed)
+			}
+		}
+		if q.Len() != 0 || q.Segments() != 0 {
+			t.Fatalf("after reset: len %d segs %d", q.Len(), q.Segments())
+		}
+	})
+}
+
 type nopOwner struct{}
 
 func (nopOwner) Free() {}

@@ -4,17 +4,8 @@ import (
 	"time"
 
 	"github.com/ustack/ustack/link"
+	"github.com/ustack/ustack/tcp/internal/syncookie"
 	"github.com/ustack/ustack/wire"
-)
-
-// Linux carries the options a SYN cookie cannot hold in the low six bits of
-// the SYN,ACK's TSval, which the peer echoes in TSecr: the peer's window
-// scale (0xf: none) and SACK-permitted.
-const (
-	cookieTSBits   = 6
-	cookieTSMask   = 1<<cookieTSBits - 1
-	cookieNoWScale = 0xf
-	cookieTSSACK   = 1 << 4
 )
 
 // cookieSYNWindow is the window of a cookie SYN,ACK.
@@ -22,8 +13,10 @@ func (l *Listener) cookieSYNWindow() uint16 {
 	return uint16(min(l.cfg.InitRcvWnd, l.cfg.RcvBuf, 65535))
 }
 
-// sendCookie answers a SYN with a stateless SYN,ACK whose ISS is a cookie
-// (SyncookiesSent).
+// sendCookie answers a SYN with a stateless SYN,ACK whose ISS is a SYN
+// cookie (RFC 4987 §3.6, Linux's encoding: MSS from a table in the cookie,
+// window scale and SACK-permitted in the low bits of TSval, which the peer
+// echoes; without timestamps those options are lost).
 func (l *Listener) sendCookie(now time.Duration, t Tuple, seg *Segment, out Output) {
 	v6 := t.Local.Addr().Is6() && !t.Local.Addr().Is4In6()
 	adv := l.cfg.advMSS(v6)
@@ -31,51 +24,44 @@ func (l *Listener) sendCookie(now time.Duration, t Tuple, seg *Segment, out Outp
 	if seg.Opts.HasMSS && seg.Opts.MSS != 0 {
 		mss = int(seg.Opts.MSS)
 	}
-	iss, _ := l.cookies.Make(now, t, seg.Seq, min(mss, adv))
-	l.cnt.SyncookiesSent++
-	var h wire.TCPHeader
-	var o wire.TCPOptions
-	h = wire.TCPHeader{SrcPort: t.Local.Port(), DstPort: t.Remote.Port(), Seq: uint32(iss),
-		Ack: uint32(seg.Seq.Add(1)), Flags: flagSYN | flagACK, Window: l.cookieSYNWindow()}
-	o.HasMSS, o.MSS = true, uint16(adv)
 	tsOK := !l.cfg.DisableTimestamps && seg.Opts.HasTS
+	var opts syncookie.Options
+	if !l.cfg.DisableWindowScaling && seg.Opts.HasWScale {
+		opts.HasWScale, opts.WScale = true, seg.Opts.WScaleShift()
+	}
+	opts.SACKPermitted = !l.cfg.DisableSACK && seg.Opts.SACKPermitted
+	tsNow := uint32(now/time.Millisecond) + l.secrets.tsOffset(t)
+	iss, tsval, _ := l.secrets.cookies.Encode(syncookie.Tuple(t), uint32(seg.Seq), min(mss, adv), opts, tsOK, tsNow, now)
+	l.cnt.SyncookiesSent++
+	h := &l.rst.hdr
+	o := &l.rst.opts
+	*h = wire.TCPHeader{SrcPort: t.Local.Port(), DstPort: t.Remote.Port(), Seq: iss,
+		Ack: uint32(seg.Seq.Add(1)), Flags: flagSYN | flagACK, Window: l.cookieSYNWindow()}
+	*o = wire.TCPOptions{HasMSS: true, MSS: uint16(adv)}
 	if tsOK {
-		// Options travel in TSval: only possible with timestamps.
-		enc := uint32(cookieNoWScale)
-		wsOK := !l.cfg.DisableWindowScaling && seg.Opts.HasWScale
-		if wsOK {
-			enc = uint32(seg.Opts.WScaleShift())
+		o.HasTS, o.TSVal, o.TSEcr = true, tsval, seg.Opts.TSVal
+		o.SACKPermitted = opts.SACKPermitted
+		if opts.HasWScale {
 			o.HasWScale, o.WScale = true, l.cfg.rcvWscale()
 		}
-		if !l.cfg.DisableSACK && seg.Opts.SACKPermitted {
-			enc |= cookieTSSACK
-			o.SACKPermitted = true
-		}
-		tsNow := uint32(now/time.Millisecond) + tsOffsetFor(iss)
-		ts := tsNow&^cookieTSMask | enc
-		if int32(ts-tsNow) > 0 {
-			ts -= cookieTSMask + 1
-		}
-		o.HasTS, o.TSVal, o.TSEcr = true, ts, seg.Opts.TSVal
 	}
 	l.cnt.OutSegs++
 	l.rst.tuple = t
-	l.rst.hdr, l.rst.opts = h, o
-	out.Send(&l.rst.tuple, &l.rst.hdr, &l.rst.opts, nil, nil)
+	out.Send(&l.rst.tuple, h, o, nil, nil)
 }
 
-// cookieACK completes a handshake from the ACK of a cookie SYN,ACK (RFC
-// 4987 §3.6): the connection is rebuilt from the cookie (MSS) and the
-// echoed TSval (window scale, SACK), enters ESTABLISHED and the accept
-// queue, and the segment is then processed by it. It returns nil when the
-// ACK is not a valid cookie (the caller resets) and reports handled when
-// the ACK was valid but dropped.
+// cookieACK completes a handshake from the ACK of a cookie SYN,ACK: the
+// connection is rebuilt from the cookie (MSS) and the echoed TSval (window
+// scale, SACK), enters ESTABLISHED and the accept queue, and then processes
+// the segment itself. handled is false when the ACK is no valid cookie
+// (the caller resets); a valid cookie that cannot be used (accept queue
+// full) is dropped with handled true.
 func (l *Listener) cookieACK(now time.Duration, t Tuple, seg *Segment, buf *link.Buf, out Output) (c *Conn, handled bool) {
-	if l.cookies == nil || l.cfg.DisableSynCookies || !l.overflowed || now-l.lastOverflow > 2*time.Minute {
+	if l.cfg.DisableSynCookies || !l.overflowed || now-l.lastOverflow > 2*time.Minute {
 		return nil, false
 	}
 	iss := seg.Ack - 1
-	mss, ok := l.cookies.Check(now, t, seg.Seq-1, iss)
+	d, ok := l.secrets.cookies.Check(syncookie.Tuple(t), uint32(iss), uint32(seg.Seq-1), seg.Opts.HasTS, seg.Opts.TSEcr, now)
 	if !ok {
 		l.cnt.SyncookiesFailed++
 		return nil, false
@@ -92,24 +78,22 @@ func (l *Listener) cookieACK(now time.Duration, t Tuple, seg *Segment, buf *link
 		buf.Free()
 		return nil, true
 	}
+	c.tsOffset = l.secrets.tsOffset(t)
 	c.irs = seg.Seq - 1
 	c.rcvNxt, c.rcvWup = seg.Seq, seg.Seq
 	c.sndUna, c.sndNxt, c.sndMax = seg.Ack, seg.Ack, seg.Ack
-	c.ringSeq = seg.Ack
-	c.sndSml = seg.Ack
-	c.recover = seg.Ack
-	c.peerMSS = mss
+	c.ringSeq, c.sndSml, c.recover = seg.Ack, seg.Ack, seg.Ack
+	c.peerMSS = d.MSS
 	c.tsOK = !c.cfg.DisableTimestamps && seg.Opts.HasTS
 	c.wsOK, c.sackOK = false, false
 	c.sndWscale, c.rcvWscale = 0, 0
 	if c.tsOK {
-		enc := seg.Opts.TSEcr & cookieTSMask
-		if ws := enc & 0xf; ws != cookieNoWScale && !c.cfg.DisableWindowScaling {
+		if d.HasWScale && !c.cfg.DisableWindowScaling {
 			c.wsOK = true
-			c.sndWscale = uint8(min(ws, 14))
+			c.sndWscale = d.WScale
 			c.rcvWscale = c.cfg.rcvWscale()
 		}
-		c.sackOK = enc&cookieTSSACK != 0 && !c.cfg.DisableSACK
+		c.sackOK = d.SACKPermitted && !c.cfg.DisableSACK
 		c.tsRecent, c.tsRecentTime = seg.Opts.TSVal, now
 	}
 	c.setSndMSS()
@@ -121,7 +105,7 @@ func (l *Listener) cookieACK(now time.Duration, t Tuple, seg *Segment, buf *link
 	c.establish(now)
 	l.cnt.PassiveOpens++
 	l.enqueue(c)
-	c.cnt.InSegs-- // counted by the listener already
+	c.cnt.InSegs-- // the listener counted it already
 	c.Input(now, seg, buf, out)
 	return c, true
 }

@@ -16,13 +16,14 @@ func (f fixedISN) ISN(time.Duration, Tuple) seqnum.Value { return seqnum.Value(f
 
 // listen makes the harness a server: the tuple is seen from B's side and
 // the listener picks ISS 300.
-func (h *harness) listen(cookies CookieJar) {
+func (h *harness) listen() {
 	h.t.Helper()
 	h.tup = Tuple{Local: addrB, Remote: addrA}
-	l, err := NewListener(h.cfg, addrB, fixedISN(300), cookies)
+	l, err := NewListener(h.cfg, addrB, NewSecrets([16]byte{1, 2, 3}))
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	l.SetISNSource(fixedISN(300))
 	h.l = l
 }
 
@@ -100,7 +101,7 @@ func TestActiveOpenNoPeerOptions(t *testing.T) {
 // order.
 func TestPassiveOpen(t *testing.T) {
 	h := newHarness(t, Linux())
-	h.listen(nil)
+	h.listen()
 	h.in("<SEQ=100><CTL=SYN><WND=65535><MSS=1460><SACKOK><TS=500,0><WS=7>")
 	sa := h.out("<SEQ=300><ACK=101><CTL=SYN,ACK><WND=65535><MSS=1460><SACKOK><WS=8>")
 	if !sa.opts.HasTS || sa.opts.TSEcr != 500 {
@@ -130,7 +131,7 @@ func TestPassiveOpen(t *testing.T) {
 // A SYN without options gets a SYN,ACK without SACK, TS or window scale.
 func TestPassiveOpenPlainSYN(t *testing.T) {
 	h := newHarness(t, Linux())
-	h.listen(nil)
+	h.listen()
 	h.in("<SEQ=100><CTL=SYN><WND=8192>")
 	sa := h.out("<SEQ=300><ACK=101><CTL=SYN,ACK><MSS=1460>")
 	if sa.opts.SACKPermitted || sa.opts.HasTS || sa.opts.HasWScale {

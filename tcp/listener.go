@@ -1,28 +1,51 @@
 package tcp
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 
 	"github.com/ustack/ustack/link"
+	"github.com/ustack/ustack/tcp/internal/isn"
+	"github.com/ustack/ustack/tcp/internal/syncookie"
 	"github.com/ustack/ustack/tcp/seqnum"
 )
 
-// ISNSource picks initial sequence numbers (RFC 6528). The glue passes one
-// built on a per-stack secret; see NewISNSource.
+// ISNSource picks initial sequence numbers (RFC 6528).
 type ISNSource interface {
 	ISN(now time.Duration, t Tuple) seqnum.Value
 }
 
-// CookieJar makes and checks SYN cookies. Make returns the ISS to send in
-// a cookie SYN,ACK for a SYN with sequence number peerISN asking for mss,
-// and the MSS actually encoded (rounded down to what the cookie can
-// carry). Check validates the ACK of such a SYN,ACK (cookie = SEG.ACK-1,
-// peerISN = SEG.SEQ-1) and returns the encoded MSS.
-type CookieJar interface {
-	Make(now time.Duration, t Tuple, peerISN seqnum.Value, mss int) (iss seqnum.Value, encodedMSS int)
-	Check(now time.Duration, t Tuple, peerISN, cookie seqnum.Value) (mss int, ok bool)
+// Secrets derives a stack's keyed generators from one secret: RFC 6528
+// initial sequence numbers, RFC 7323 timestamp offsets and SYN cookies.
+// Create one per stack (from crypto/rand) and share it across shards; it
+// is immutable and safe for concurrent use.
+type Secrets struct {
+	isn     *isn.Generator
+	cookies *syncookie.Jar
 }
+
+// NewSecrets keys the generators. The cookie key is derived from secret so
+// that the two keyed hashes never share a key.
+func NewSecrets(secret [16]byte) *Secrets {
+	ck := secret
+	for i := range ck {
+		ck[i] ^= 0x5c
+	}
+	jar, err := syncookie.New(syncookie.Config{}, ck)
+	if err != nil {
+		panic(err) // the zero Config is valid
+	}
+	return &Secrets{isn: isn.New(secret), cookies: jar}
+}
+
+// ISN is the RFC 6528 initial sequence number for t at now (for Dial).
+func (s *Secrets) ISN(now time.Duration, t Tuple) seqnum.Value {
+	return s.isn.ISN(now, isn.Tuple(t))
+}
+
+// tsOffset is the timestamp offset of connections on t.
+func (s *Secrets) tsOffset(t Tuple) uint32 { return s.isn.TSOffset(isn.Tuple(t)) }
 
 // Listener is a passive open (RFC 9293 §3.10.7.2, LISTEN): a SYN queue of
 // half-open connections (SYN-RECEIVED, SYN,ACK retransmitted on their own
@@ -34,7 +57,7 @@ type Listener struct {
 	cnt     *Counters
 	local   netip.AddrPort
 	isn     ISNSource
-	cookies CookieJar
+	secrets *Secrets
 	syn     map[Tuple]*Conn
 	accept  struct {
 		head, tail *Conn
@@ -48,21 +71,29 @@ type Listener struct {
 	overflowed   bool
 }
 
-// NewListener creates a listener on local. isn is required; cookies may be
-// nil (no SYN cookies: SYNs beyond the SYN queue are dropped).
-func NewListener(cfg Config, local netip.AddrPort, isn ISNSource, cookies CookieJar) (*Listener, error) {
+// NewListener creates a listener on local using the stack's secrets for
+// initial sequence numbers, timestamp offsets and SYN cookies.
+func NewListener(cfg Config, local netip.AddrPort, secrets *Secrets) (*Listener, error) {
 	cfg, err := cfg.resolve()
 	if err != nil {
 		return nil, err
 	}
-	if isn == nil {
-		return nil, ErrConfig
+	if secrets == nil {
+		return nil, fmt.Errorf("%w: nil Secrets", ErrConfig)
 	}
 	return &Listener{
-		cfg: cfg, cnt: cfg.Counters, local: local, isn: isn, cookies: cookies,
+		cfg: cfg, cnt: cfg.Counters, local: local, isn: secrets, secrets: secrets,
 		syn: make(map[Tuple]*Conn, min(cfg.SynQueue, 1024)),
 		rst: Responder{Counters: cfg.Counters},
 	}, nil
+}
+
+// SetISNSource replaces the source of initial sequence numbers (tests and
+// simulations pick fixed ones).
+func (l *Listener) SetISNSource(src ISNSource) {
+	if src != nil {
+		l.isn = src
+	}
 }
 
 // Addr is the listening address.
@@ -162,7 +193,7 @@ func (l *Listener) inputSYN(now time.Duration, t Tuple, seg *Segment, out Output
 	}
 	if len(l.syn) >= l.cfg.SynQueue {
 		l.overflowed, l.lastOverflow = true, now
-		if l.cookies == nil || l.cfg.DisableSynCookies {
+		if l.cfg.DisableSynCookies {
 			l.cnt.TCPReqQFullDrop++
 			l.cnt.ListenDrops++
 			return
@@ -178,6 +209,7 @@ func (l *Listener) inputSYN(now time.Duration, t Tuple, seg *Segment, out Output
 	if err != nil {
 		return
 	}
+	c.tsOffset = l.secrets.tsOffset(t)
 	c.acceptSYN(now, seg)
 	c.sendSYN(now, out, true)
 	c.arm(timerRTX, now+c.cfg.RTOInitial)

@@ -129,18 +129,41 @@ func TestFreeNilIsNoop(t *testing.T) {
 	b.Free()
 }
 
-func TestDoubleFreeOfFullPoolPanics(t *testing.T) {
-	// With a power-of-two count the free ring is exactly full once every
-	// buffer is back, so one more Free is caught.
-	p := link.MustPool(link.PoolConfig{Count: 4, Size: 64})
-	b := p.Get()
-	b.Free()
-	defer func() {
-		if recover() == nil {
-			t.Fatal("freeing a Buf twice into a full pool did not panic")
+func TestDoubleFreePanics(t *testing.T) {
+	// Caught whether or not the pool is full and whatever its count, and
+	// the pool is unharmed by the refused Free.
+	for _, count := range []int{1, 3, 4, 100} {
+		p := link.MustPool(link.PoolConfig{Count: count, Size: 64})
+		b := p.Get()
+		var other *link.Buf
+		if count > 1 {
+			other = p.Get() // so the pool is not full at the double free
 		}
-	}()
-	b.Free()
+		b.Free()
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("count %d: freeing a Buf twice did not panic", count)
+				}
+			}()
+			b.Free()
+		}()
+		other.Free()
+		if p.InUse() != 0 {
+			t.Fatalf("count %d: InUse %d after the refused double free", count, p.InUse())
+		}
+		seen := map[*link.Buf]bool{}
+		for i := 0; i < count; i++ {
+			x := p.Get()
+			if x == nil || seen[x] {
+				t.Fatalf("count %d: pool corrupted by the double free", count)
+			}
+			seen[x] = true
+		}
+		if p.Get() != nil {
+			t.Fatalf("count %d: the double free added a buffer", count)
+		}
+	}
 }
 
 // TestPoolConcurrentOwnership has many goroutines take and return buffers

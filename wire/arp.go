@@ -13,6 +13,7 @@ const (
 	ARPReply   = 2  // operation: reply
 
 	arpHTypeEthernet = 1
+	arpHTypeIEEE802  = 6 // accepted as Ethernet, as Linux does (RFC 2625)
 )
 
 var (
@@ -30,15 +31,16 @@ var (
 type ARP []byte
 
 // ParseARP checks that b holds a 28-byte ARP packet with hardware type
-// Ethernet (1), protocol type IPv4 (0x0800), address lengths 6 and 4 and
-// operation request or reply; anything else is ErrUnsupported. It returns
+// Ethernet (1, or IEEE 802 (6), which Linux also accepts on Ethernet),
+// protocol type IPv4 (0x0800), address lengths 6 and 4 and operation
+// request or reply; anything else is ErrUnsupported. It returns
 // the packet trimmed to 28 bytes (Ethernet padding dropped).
 func ParseARP(b []byte) (ARP, error) {
 	if len(b) < ARPLen {
 		return nil, errARPShort
 	}
 	switch {
-	case binary.BigEndian.Uint16(b[0:2]) != arpHTypeEthernet:
+	case binary.BigEndian.Uint16(b[0:2]) != arpHTypeEthernet && binary.BigEndian.Uint16(b[0:2]) != arpHTypeIEEE802:
 		return nil, errARPHType
 	case binary.BigEndian.Uint16(b[2:4]) != EtherTypeIPv4:
 		return nil, errARPPType

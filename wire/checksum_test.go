@@ -297,7 +297,11 @@ func BenchmarkChecksum(b *testing.B) {
 		for i := range buf {
 			buf[i] = byte(i * 7)
 		}
-		b.Run(fmt.Sprintf("%dB", n), func(b *testing.B) {
+		name := fmt.Sprintf("%dB", n)
+		if n%1024 == 0 {
+			name = fmt.Sprintf("%dKiB", n/1024)
+		}
+		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(n))
 			var s uint32
 			for b.Loop() {

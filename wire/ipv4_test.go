@@ -405,6 +405,11 @@ func checkIPv4(t *testing.T, h IPv4, bufLen int) {
 	if !c.ChecksumValid() || valid != same {
 		t.Fatalf("ChecksumValid %v, stored %#04x, computed %#04x", valid, stored, c.Checksum())
 	}
+	// A forwarding hop's incremental TTL update keeps it valid.
+	ttl := c.TTL()
+	if got := c.DecTTL(); (ttl > 0 && got != ttl-1) || (ttl == 0 && got != 0) || !c.ChecksumValid() {
+		t.Fatalf("DecTTL from %d: %d, valid %v", ttl, got, c.ChecksumValid())
+	}
 }
 
 func FuzzIPv4(f *testing.F) {

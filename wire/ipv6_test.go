@@ -3,6 +3,7 @@ package wire_test
 import (
 	"bytes"
 	"errors"
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 
@@ -316,5 +317,67 @@ func TestIPv6NoAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("IPv6 parse/walk/build allocates %v times per run", allocs)
+	}
+}
+
+// Random extension-header chains built with known offsets: the walk must
+// find exactly where the construction put the upper layer.
+func TestIPv6UpperLayerRandomChains(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	kinds := []uint8{wire.IPv6DestOpts, wire.IPv6Routing, wire.IPv6AH, wire.IPv6Fragment}
+	for i := 0; i < 2000; i++ {
+		n := r.IntN(wire.IPv6MaxExtHeaders + 1)
+		var types []uint8
+		if n > 0 && r.IntN(2) == 0 {
+			types = append(types, wire.IPv6HopByHop)
+		}
+		for len(types) < n {
+			types = append(types, kinds[r.IntN(len(kinds))])
+		}
+		upper := []uint8{wire.ProtoTCP, wire.ProtoUDP, wire.ProtoICMPv6, wire.IPv6ESP, wire.IPv6NoNextHeader}[r.IntN(5)]
+		var parts [][]byte
+		wantOff, wantProto := 40, upper
+		var wantFrag wire.IPv6Frag
+		prev := 6
+		done := false
+		for k, typ := range types {
+			next := upper
+			if k+1 < len(types) {
+				next = types[k+1]
+			}
+			var p []byte
+			switch typ {
+			case wire.IPv6AH:
+				p = w2AH(next, r.IntN(6))
+			case wire.IPv6Fragment:
+				off, more, id := 8*r.IntN(8000), r.IntN(2) == 0, r.Uint32()
+				p = w2FragHdr(next, off, more, id)
+				if !done {
+					wantFrag = wire.IPv6Frag{Present: true, NextHeader: next, Offset: off, More: more, ID: id, HeaderOff: wantOff, PrevNextHeaderOff: prev}
+					wantProto, done = next, true
+					wantOff += 8
+				}
+			default:
+				p = w2Ext(next, r.IntN(4))
+			}
+			if !done {
+				prev = wantOff
+				wantOff += len(p)
+			}
+			parts = append(parts, p)
+		}
+		first := upper
+		if len(types) > 0 {
+			first = types[0]
+		}
+		parts = append(parts, make([]byte, r.IntN(30)))
+		h, err := wire.ParseIPv6(w2V6Packet(first, parts...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		proto, off, frag, err := h.UpperLayer()
+		if err != nil || proto != wantProto || off != wantOff || frag != wantFrag {
+			t.Fatalf("chain %v -> %d: got %d, %d, %+v, %v; want %d, %d, %+v", types, upper, proto, off, frag, err, wantProto, wantOff, wantFrag)
+		}
 	}
 }

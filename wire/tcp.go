@@ -108,7 +108,9 @@ func (t TCP) SetUrgent(u uint16) { binary.BigEndian.PutUint16(t[18:20], u) }
 func (t TCP) SetChecksumField(c uint16) { binary.BigEndian.PutUint16(t[16:18], c) }
 
 // ChecksumValid4 reports whether the checksum verifies over the segment
-// and the IPv4 pseudo-header.
+// and the IPv4 pseudo-header. The segment length must fit the
+// pseudo-header's 16 bits (a coalesced GRO super-segment does not; links
+// mark those as already verified).
 func (t TCP) ChecksumValid4(src, dst [4]byte) bool {
 	return Fold(Sum(t, PseudoHeaderSum4(src, dst, ProtoTCP, uint16(len(t))))) == 0
 }

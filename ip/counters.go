@@ -20,7 +20,7 @@ type Counters struct {
 	InHdrErrors     uint64 // header errors: sum of the In* header reasons below
 	InAddrErrors    uint64 // destination not ours, or martian source
 	InUnknownProtos uint64 // no Transport for the protocol
-	InDiscards      uint64 // dropped for lack of resources
+	InDiscards      uint64 // datagrams dropped for lack of resources (reassembly memory, slots, buffer size)
 	InDelivers      uint64 // handed to a Transport or to ICMP
 	OutRequests     uint64 // datagrams given to Output/Ping or generated (ICMP)
 	OutDiscards     uint64 // datagrams dropped on output (no buffer, queue overflow, neighbour failed)
@@ -39,7 +39,7 @@ type Counters struct {
 	InTruncatedPkts uint64 // frame shorter than the IPv4 header or total length
 	InCsumErrors    uint64 // header checksum wrong
 	InBadFragment   uint64 // impossible fragment (offset+length beyond 65535, ragged middle fragment)
-	InNotForUs      uint64 // destination neither our address nor a broadcast
+	InNotForUs      uint64 // destination neither our address nor a broadcast; or unicast in an Ethernet broadcast (RFC 1122 3.3.6)
 	InMartianSrc    uint64 // source multicast, broadcast, loopback or our own
 
 	// Reassembly detail (each also in ReasmFails, except duplicates).

@@ -128,11 +128,13 @@ func (h *Host) reassemble(now time.Duration, b *link.Buf, ip wire.IPv4, out Outp
 		if v == nil {
 			// This datagram alone exceeds the limit.
 			h.c.ReasmEvicted++
+			h.c.InDiscards++
 			h.dropDatagram(s)
 			b.Free()
 			return nil
 		}
 		h.c.ReasmEvicted++
+		h.c.InDiscards++
 		h.dropDatagram(v)
 	}
 	b.Next = cur
@@ -200,6 +202,7 @@ func (h *Host) newFragSlot(now time.Duration) *fragSlot {
 	if s == nil {
 		s = r.oldest(nil)
 		h.c.ReasmEvicted++
+		h.c.InDiscards++
 		h.dropDatagram(s)
 	}
 	*s = fragSlot{inUse: true, total: -1}
@@ -233,6 +236,7 @@ func (h *Host) assemble(s *fragSlot) *link.Buf {
 	total := hl + s.total
 	if first.Len()+first.Tailroom() < total {
 		h.c.ReasmTooBig++
+		h.c.InDiscards++
 		h.dropDatagram(s)
 		return nil
 	}

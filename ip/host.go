@@ -114,6 +114,8 @@ type Host struct {
 	nextTimer time.Duration
 	gcAt      time.Duration // 0: not armed
 
+	l2bcast bool // the frame being input was sent to the Ethernet broadcast
+
 	pkt    Packet
 	icmpEv ICMPError
 	c      Counters

@@ -70,28 +70,24 @@ func (h *Host) sendICMPError(now time.Duration, typ, code uint8, mtu uint16, ori
 		h.c.OutDiscards++
 		return
 	}
-	p := b.Extend(min(b.Tailroom(), wire.ICMPv4HeaderLen+wire.ICMPv4MaxQuote))
+	// Quote as much as fits in 576 bytes and the MTU, as Linux does.
+	room := wire.ICMPv4HeaderLen + min(wire.ICMPv4MaxQuote, h.cfg.MTU-wire.IPv4MinHeaderLen-wire.ICMPv4HeaderLen)
+	p := b.Extend(min(b.Tailroom(), room))
 	n, err := wire.PutICMPv4Error(p, typ, code, mtu, ip)
-	if err != nil || b.Headroom() < wire.IPv4MinHeaderLen+wire.EthernetHeaderLen {
+	if err != nil {
 		h.c.OutDiscards++
 		b.Free()
 		return
 	}
 	b.SetLen(n)
-	hdr := wire.IPv4Header{
-		// Linux: the quoted TOS with precedence "internetwork control".
-		TOS: ip.TOS()&0x1e | 0xc0, TotalLen: uint16(n + wire.IPv4MinHeaderLen), ID: h.nextID(),
-		TTL: h.cfg.TTL, Protocol: wire.ProtoICMP, Src: h.addr, Dst: addrOf(src),
-	}
-	wire.PutIPv4(b.Prepend(wire.IPv4MinHeaderLen), &hdr)
-	h.c.OutRequests++
 	h.c.OutMsgs++
 	if typ == wire.ICMPv4DestUnreach {
 		h.c.OutDestUnreachs++
 	} else if typ == wire.ICMPv4TimeExceeded {
 		h.c.OutTimeExcds++
 	}
-	h.sendIP(now, src, b, out)
+	// Linux: the quoted TOS with precedence "internetwork control".
+	h.OutputOpts(now, addrOf(src), wire.ProtoICMP, b, Opts{DF: DFDont, TOS: ip.TOS()&0x1e | 0xc0}, out)
 }
 
 // SendUnreachable answers the datagram a Transport was given with an ICMP

@@ -37,6 +37,7 @@ func (h *Host) Input(now time.Duration, b *link.Buf, out Output) {
 	switch eth.EtherType() {
 	case wire.EtherTypeIPv4:
 		h.pkt.SrcMAC = eth.Src()
+		h.l2bcast = eth.Dst().IsBroadcast()
 		b.TrimFront(wire.EthernetHeaderLen)
 		h.inputIPv4(now, b, false, out)
 	case wire.EtherTypeARP:
@@ -78,7 +79,9 @@ func (h *Host) inputIPv4(now time.Duration, b *link.Buf, local bool, out Output)
 	b.SetLen(len(ip)) // drop link padding
 	dst, src := b4(ip.Dst4()), b4(ip.Src4())
 	bcast := dst == limitedBroadcast || dst == h.bcast
-	if dst != h.self && !bcast {
+	// RFC 1122 3.3.6: a unicast datagram in a link-layer broadcast is
+	// discarded.
+	if dst != h.self && !bcast || !local && h.l2bcast && !bcast {
 		h.c.InNotForUs++
 		h.c.InAddrErrors++
 		b.Free()
@@ -202,29 +205,21 @@ func (h *Host) icmpErrorIn(now time.Duration, m wire.ICMPv4) {
 	eh.ICMPError(now, e)
 }
 
-// echoReply turns the echo request in b into the reply in place: IP
-// options dropped, addresses swapped, type changed with an incremental
-// checksum update, and sends it back.
+// echoReply turns the echo request in b into the reply in place: the
+// ICMP type changes with an incremental checksum update (RFC 1624), the
+// old IP header (and any options) is dropped and a new one is prepended
+// into the same bytes by Output, which fragments a reply larger than the
+// MTU. Like Linux's ICMP socket, replies are sent without DF and keep the
+// request's TOS.
 func (h *Host) echoReply(now time.Duration, b *link.Buf, ip wire.IPv4, out Output) {
-	src := b4(ip.Src4())
-	tos := ip.TOS()
-	if hl := ip.HeaderLen(); hl > wire.IPv4MinHeaderLen {
-		b.TrimFront(hl - wire.IPv4MinHeaderLen) // the new header overwrites the options' tail
-	}
-	p := b.Bytes()
-	icmp := p[wire.IPv4MinHeaderLen:]
-	old := uint16(icmp[0])<<8 | uint16(icmp[1])
-	icmp[0], icmp[1] = wire.ICMPv4EchoReply, 0
-	ck := uint16(icmp[2])<<8 | uint16(icmp[3])
-	ck = wire.UpdateChecksum16(ck, old, 0)
-	icmp[2], icmp[3] = byte(ck>>8), byte(ck)
-	hdr := wire.IPv4Header{
-		TOS: tos, TotalLen: uint16(len(p)), ID: h.nextID(), TTL: h.cfg.TTL,
-		Protocol: wire.ProtoICMP, Src: h.addr, Dst: addrOf(src),
-	}
-	wire.PutIPv4(p, &hdr)
-	h.c.OutRequests++
+	src, tos := ip.Src(), ip.TOS()
+	b.TrimFront(ip.HeaderLen())
+	m := b.Bytes()
+	old := uint16(m[0])<<8 | uint16(m[1])
+	m[0], m[1] = wire.ICMPv4EchoReply, 0
+	ck := wire.UpdateChecksum16(uint16(m[2])<<8|uint16(m[3]), old, 0)
+	m[2], m[3] = byte(ck>>8), byte(ck)
 	h.c.OutMsgs++
 	h.c.OutEchoReps++
-	h.sendIP(now, src, b, out)
+	h.OutputOpts(now, src, wire.ProtoICMP, b, Opts{DF: DFDont, TOS: tos}, out)
 }

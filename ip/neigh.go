@@ -229,6 +229,10 @@ func (h *Host) fail(now time.Duration, e *neighEntry) {
 	if h.neighFail != nil {
 		h.neighFail.NeighFailed(now, addrOf(addr))
 	}
+	// The callbacks may have sent (and so changed the table under a
+	// scan in progress); make the next Tick rescan at once so no entry's
+	// timer is lost.
+	h.arm(now)
 }
 
 // localUnreachable reports the datagram pkt (IPv4 header first), which was

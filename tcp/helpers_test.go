@@ -379,3 +379,5 @@ func (h *harness) write(n int) {
 		h.t.Fatalf("Write(%d) = %d, %v", n, got, err)
 	}
 }
+
+func seqv(v uint32) seqnum.Value { return seqnum.Value(v) }

@@ -1,0 +1,229 @@
+package tcp
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ustack/ustack/link"
+	"github.com/ustack/ustack/wire"
+)
+
+// vwire is an in-test network between two engines: each segment is copied
+// into a fresh frame buffer (as real glue would) and delivered after delay,
+// unless the loss function drops it.
+type vwire struct {
+	t     *testing.T
+	now   time.Duration
+	delay time.Duration
+	pool  *link.Pool
+	q     []flight
+	rng   uint64
+	loss  float64 // probability of dropping a segment
+	sent  [2]int
+	lost  [2]int
+}
+
+type flight struct {
+	at  time.Duration
+	to  int
+	seg Segment
+	buf *link.Buf
+}
+
+// end is one side's Output.
+type end struct {
+	w    *vwire
+	side int
+}
+
+func (w *vwire) random() float64 {
+	w.rng = w.rng*6364136223846793005 + 1442695040888963407
+	return float64(w.rng>>11) / float64(1<<53)
+}
+
+func (e *end) Send(t *Tuple, h *wire.TCPHeader, o *wire.TCPOptions, p1, p2 []byte) {
+	w := e.w
+	w.sent[e.side]++
+	if w.loss > 0 && w.random() < w.loss {
+		w.lost[e.side]++
+		return
+	}
+	b := w.pool.Get()
+	if b == nil {
+		w.t.Fatal("wire pool exhausted")
+	}
+	p := b.Extend(len(p1) + len(p2))
+	copy(p[copy(p, p1):], p2)
+	f := flight{at: w.now + w.delay, to: 1 - e.side, buf: b}
+	f.seg = Segment{Seq: seqv(h.Seq), Ack: seqv(h.Ack), Flags: h.Flags, Window: h.Window, Opts: *o, Payload: b.Bytes()}
+	w.q = append(w.q, f)
+}
+
+// stream is one direction's application: it writes total bytes of a
+// pattern and the other side reads and checks them.
+type stream struct {
+	total, written, read int
+	salt                 byte
+}
+
+func (s *stream) pattern(i int) byte { return byte(i*7) ^ s.salt ^ byte(i>>13) }
+
+func TestLoopbackTransfer(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		loss float64
+		cfg  func(*Config)
+	}{
+		{"clean", 0, nil},
+		{"loss1pct", 0.01, nil},
+		{"loss3pct-newreno-nots", 0.03, func(c *Config) { c.DisableTimestamps = true; c.CongestionControl = "newreno" }},
+		{"smallbuf", 0.01, func(c *Config) { c.RcvBuf = 16384; c.SndBuf = 8192 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Linux()
+			if tc.cfg != nil {
+				tc.cfg(&cfg)
+			}
+			loopback(t, cfg, tc.loss, 1<<20)
+		})
+	}
+}
+
+func loopback(t *testing.T, cfg Config, loss float64, size int) {
+	w := &vwire{t: t, delay: 5 * time.Millisecond, pool: link.MustPool(link.PoolConfig{Count: 8192}), rng: 42, loss: loss}
+	outs := [2]*end{{w, 0}, {w, 1}}
+	sec := NewSecrets([16]byte{9})
+	l, err := NewListener(cfg, addrB, sec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Dial(w.now, cfg, Tuple{Local: addrA, Remote: addrB}, sec.ISN(0, Tuple{Local: addrA, Remote: addrB}), outs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns [2]*Conn
+	conns[0] = a
+	st := [2]*stream{{total: size, salt: 1}, {total: size, salt: 2}}
+	rbuf := make([]byte, 64<<10)
+	wbuf := make([]byte, 48<<10)
+	closed := [2]bool{}
+	for step := 0; step < 2_000_000; step++ {
+		// Applications: write what fits, read what is there, close when done.
+		for i, c := range conns {
+			if c == nil || c.State() == Closed {
+				continue
+			}
+			s := st[i]
+			for s.written < s.total {
+				n := min(len(wbuf), s.total-s.written)
+				for k := 0; k < n; k++ {
+					wbuf[k] = s.pattern(s.written + k)
+				}
+				m, err := c.Write(w.now, wbuf[:n], outs[i])
+				if err != nil || m == 0 {
+					break
+				}
+				s.written += m
+			}
+			r := st[1-i]
+			for {
+				n, err := c.Read(rbuf, w.now, outs[i])
+				if n == 0 || err != nil {
+					break
+				}
+				for k := 0; k < n; k++ {
+					if rbuf[k] != r.pattern(r.read+k) {
+						t.Fatalf("side %d: byte %d corrupt", i, r.read+k)
+					}
+				}
+				r.read += n
+			}
+			if s.written == s.total && r.read == r.total && !closed[i] {
+				closed[i] = true
+				c.Close(w.now, outs[i])
+			}
+		}
+		if closed[0] && closed[1] && done(conns) {
+			break
+		}
+		// Next event: a delivery or a timer.
+		next, ok := time.Duration(0), false
+		if len(w.q) > 0 {
+			next, ok = w.q[0].at, true
+		}
+		for _, c := range conns {
+			if c == nil {
+				continue
+			}
+			if d, armed := c.Deadline(); armed && (!ok || d < next) {
+				next, ok = d, true
+			}
+		}
+		if d, armed := l.Deadline(); armed && (!ok || d < next) {
+			next, ok = d, true
+		}
+		if !ok {
+			t.Fatalf("stalled at %v: A %v %+v\nB %v", w.now, conns[0].State(), conns[0].Info(), conns[1])
+		}
+		if next > w.now {
+			w.now = next
+		}
+		for len(w.q) > 0 && w.q[0].at <= w.now {
+			f := w.q[0]
+			w.q = w.q[1:]
+			switch {
+			case f.to == 0:
+				conns[0].Input(w.now, &f.seg, f.buf, outs[0])
+			case conns[1] != nil:
+				conns[1].Input(w.now, &f.seg, f.buf, outs[1])
+			default:
+				if c := l.Input(w.now, addrB, addrA, &f.seg, f.buf, outs[1]); c != nil {
+					conns[1] = c
+					if l.Accept() != c {
+						t.Fatal("accept queue")
+					}
+				}
+			}
+		}
+		for i, c := range conns {
+			if c == nil {
+				continue
+			}
+			if d, armed := c.Deadline(); armed && d <= w.now {
+				c.OnTimer(w.now, outs[i])
+			}
+		}
+		l.OnTimer(w.now, outs[1])
+		if w.now > time.Hour {
+			t.Fatalf("not done after an hour: %+v / %+v", st[0], st[1])
+		}
+	}
+	if st[0].read != size || st[1].read != size {
+		t.Fatalf("transferred %d and %d of %d", st[1].read, st[0].read, size)
+	}
+	for i, c := range conns {
+		if c.Err() != nil {
+			t.Fatalf("side %d error %v", i, c.Err())
+		}
+	}
+	// Drain the wire and check no buffer is leaked.
+	for _, f := range w.q {
+		f.buf.Free()
+	}
+	if n := w.pool.InUse(); n != 0 {
+		t.Fatalf("%d buffers leaked", n)
+	}
+	ia, ib := conns[0].Info(), conns[1].Info()
+	t.Logf("%v: sent %d/%d segs, lost %d/%d, retrans %d/%d, states %v/%v, cwnd %d",
+		w.now, w.sent[0], w.sent[1], w.lost[0], w.lost[1], ia.TotalRetrans, ib.TotalRetrans, ia.State, ib.State, ia.Cwnd)
+}
+
+// done: both sides past the FIN exchange (TIME-WAIT or CLOSED).
+func done(conns [2]*Conn) bool {
+	for _, c := range conns {
+		if c == nil || !(c.State() == TimeWait || c.State() == Closed) {
+			return false
+		}
+	}
+	return true
+}

@@ -27,6 +27,10 @@ type Config struct {
 	// MinRTTWindow is the span over which MinRTT is the minimum.
 	// Default 5 minutes.
 	MinRTTWindow time.Duration
+	// LinuxVariance selects Linux's variance tracking for SampleSeq (see
+	// linux.go): the variance term is at least Min and decays only once
+	// per round trip. Sample ignores it.
+	LinuxVariance bool
 }
 
 func (c Config) withDefaults() Config {
@@ -65,6 +69,7 @@ type Estimator struct {
 	backoff int
 	has     bool
 	win     minFilter
+	lx      linuxVar
 }
 
 // New returns an estimator with no samples: RTO() is cfg.Initial.

@@ -23,6 +23,13 @@
 // defaults of Config. For a plain RFC 6298 estimator set Granularity to the
 // clock tick (for example 1 ms) and Min to 1 s.
 //
+// Linux's variance term is also smoothed differently: it tracks the
+// largest deviation of each round trip and decays once per round trip, and
+// an RTT drop moves it only slowly. Config.LinuxVariance with SampleSeq
+// (which takes snd.una and snd.nxt to delimit round trips) reproduces that;
+// with a steady RTT both give SRTT + 200 ms, but they differ while the RTT
+// moves.
+//
 // # Minimum RTT
 //
 // MinRTT is a windowed minimum over Config.MinRTTWindow (default 5 minutes,

@@ -24,6 +24,47 @@
 // fixed-size open-addressed table, reassembly uses pre-allocated slots, and
 // the Packet handed to transports lives inside the Host.
 //
+// # Behaviour (Linux's defaults unless an RFC says better)
+//
+// ARP (RFC 826, RFC 4861's state machine as Linux applies it): requests for
+// our address are answered (also RFC 5227 probes from 0.0.0.0) and their
+// on-link sender is learnt as STALE; a reply to us confirms (REACHABLE) an
+// existing entry; any ARP, gratuitous ones included, updates an existing
+// entry's MAC (then STALE) but creates none (arp_accept=0). A sender
+// claiming our address is counted (ArpInConflicts) and ignored.
+// Resolution sends MaxProbes broadcast requests RetransTime apart; a STALE
+// entry that is used waits DelayFirstProbe for ConfirmNeigh, then sends
+// MaxProbes unicast probes. Failure drops the queued packets, reports each
+// to its transport as a local ICMP host unreachable (Linux does the same)
+// and calls the NeighFailureHandler.
+//
+// IPv4 input drops, each counted: bad version, header length or checksum,
+// truncation, a destination that is not ours or a broadcast (multicast
+// included: no groups are joined), unicast in an Ethernet broadcast (RFC
+// 1122 3.3.6), martian sources. TTL is not checked (RFC 1122 3.2.1.7).
+// Options are accepted and ignored.
+//
+// Reassembly (RFC 791, RFC 815): exact duplicate fragments are ignored;
+// any other overlap drops the whole datagram (RFC 5722's rule, applied to
+// IPv4 as Linux does); memory (Frag.MemLimit), slots (Frag.MaxDatagrams)
+// and time (Frag.Timeout) are bounded, the oldest datagram making room. A
+// datagram timing out with its first fragment held is answered with ICMP
+// time exceeded, code 1 (RFC 1122 3.3.2), unless Frag.NoTimeExceeded.
+//
+// Output sets DF as Linux's default path MTU discovery does (DFDefault):
+// always for TCP (too big is ErrMsgSize), for other protocols when the
+// datagram fits the MTU, fragmenting it otherwise. Opts choose per
+// datagram. Datagrams to the host's own address loop back through Tick.
+//
+// ICMP: echo requests are answered in place (not to broadcasts unless
+// ICMP.EchoBroadcast); unknown protocols get protocol unreachable; errors
+// are never sent about errors, non-initial fragments, broadcasts or
+// non-unicast sources (RFC 1122 3.2.2), and are rate limited by a token
+// bucket (ICMP.ErrorRate, ICMP.ErrorBurst; Linux's global limit — there is
+// no per-destination limit). Received errors about our datagrams go to the
+// sending Transport if it implements ICMPErrorHandler; the Host itself
+// keeps no path MTU state.
+//
 // # Limits
 //
 // A datagram is always one link.Buf: Output accepts what fits in b, and

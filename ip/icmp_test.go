@@ -264,3 +264,35 @@ func TestSendUnreachable(t *testing.T) {
 	}
 	checkPool(t, c.pool, 0)
 }
+
+// A large echo request arrives in fragments; the reply is bigger than the
+// MTU and goes out fragmented, reassembling into the exact reply.
+func TestEchoReplyFragmented(t *testing.T) {
+	c := newCollector(t)
+	a := hostA(t, func(c *Config) { c.MTU = 576 })
+	learnB(t, a, 0, c)
+	data := pattern(1000)
+	req := ipv4(ipOpts{id: 3, proto: 1, src: addrB, dst: addrA}, echo(8, 0x42, 9, data))[20:]
+	for off := 0; off < len(req); off += 552 {
+		end := min(off+552, len(req))
+		a.Input(0, bufOf(t, c.pool, eth(macA, macB, wire.EtherTypeIPv4,
+			ipv4(ipOpts{id: 3, proto: 1, src: addrB, dst: addrA, off: off, mf: end < len(req)}, req[off:end]))), c)
+	}
+	frames := c.take()
+	if len(frames) != 2 {
+		t.Fatalf("%d reply frames, want 2", len(frames))
+	}
+	b := hostB(t)
+	var r replies
+	b.SetEchoReplyHandler(&r)
+	for _, f := range frames {
+		if _, ip := parseSent(t, f); len(ip) > 576 {
+			t.Fatalf("%d-byte reply fragment", len(ip))
+		}
+		b.Input(0, bufOf(t, c.pool, f), c)
+	}
+	if len(r.id) != 1 || r.id[0] != 0x42 || r.seq[0] != 9 || !bytes.Equal(r.data[0], data) {
+		t.Fatalf("reassembled reply %+v", r.id)
+	}
+	checkPool(t, c.pool, 0)
+}

@@ -42,6 +42,7 @@ func TestInputDropReasons(t *testing.T) {
 		{"total length below header", withIP(mutate(udp(good), func(p []byte) { p[2], p[3] = 0, 10 }, true)), []string{"InReceives", "InBadHeaderLen", "InHdrErrors"}},
 		{"bad checksum", withIP(mutate(udp(good), func(p []byte) { p[10] ^= 1 }, false)), []string{"InReceives", "InCsumErrors", "InHdrErrors"}},
 		{"not our address", withIP(udp(ipOpts{src: addrB, dst: netip.MustParseAddr("10.0.0.9")})), []string{"InReceives", "InNotForUs", "InAddrErrors"}},
+		{"unicast in L2 broadcast", eth(wire.BroadcastMAC(), macB, wire.EtherTypeIPv4, udp(good)), []string{"InReceives", "InNotForUs", "InAddrErrors"}},
 		{"multicast dst", withIP(udp(ipOpts{src: addrB, dst: netip.MustParseAddr("224.0.0.1")})), []string{"InReceives", "InNotForUs", "InAddrErrors"}},
 		{"broadcast src", withIP(udp(ipOpts{src: netip.MustParseAddr("10.0.0.255"), dst: addrA})), []string{"InReceives", "InMartianSrc", "InAddrErrors"}},
 		{"multicast src", withIP(udp(ipOpts{src: netip.MustParseAddr("224.1.1.1"), dst: addrA})), []string{"InReceives", "InMartianSrc", "InAddrErrors"}},

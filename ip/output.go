@@ -84,7 +84,8 @@ func (h *Host) OutputOpts(now time.Duration, dst netip.Addr, proto uint8, b *lin
 		b.Free()
 		return fmt.Errorf("%w: %d-byte datagram", ErrMsgSize, total)
 	}
-	if total > h.cfg.MTU && d != h.self {
+	// A GSO super-segment (link.FlagGSO) is cut by the link, not here.
+	if total > h.cfg.MTU && d != h.self && b.Flags&link.FlagGSO == 0 {
 		if df == DFDo {
 			h.c.FragFails++
 			b.Free()

@@ -234,6 +234,11 @@ func (h *Host) assemble(s *fragSlot) *link.Buf {
 	first := s.head
 	hl := wire.IPv4(first.Bytes()).HeaderLen()
 	total := hl + s.total
+	if total > wire.IPv4MaxTotalLen { // the first fragment's options pushed it over
+		h.c.ReasmBadLen++
+		h.dropDatagram(s)
+		return nil
+	}
 	if first.Len()+first.Tailroom() < total {
 		h.c.ReasmTooBig++
 		h.c.InDiscards++

@@ -405,3 +405,21 @@ func TestReassemblyMatchesReference(t *testing.T) {
 		delivered, cn.ReasmOKs, cn.ReasmOverlaps, cn.ReasmDuplicates, cn.ReasmBadLen, cn.ReasmTimeout)
 	checkPool(t, c.pool, 0)
 }
+
+// A GSO super-segment is left for the link to cut.
+func TestGSOBypassesMTU(t *testing.T) {
+	c := newCollector(t)
+	a := hostA(t, nil)
+	learnB(t, a, 0, c)
+	c.take()
+	b := bufOf(t, c.pool, make([]byte, 1600))
+	b.Flags |= link.FlagGSO
+	b.GSOSize = 1448
+	if err := a.Output(0, addrB, wire.ProtoTCP, b, c); err != nil {
+		t.Fatal(err)
+	}
+	f := c.take()
+	if _, ip := parseSent(t, f[0]); len(f) != 1 || len(ip) != 1620 || !ip.DontFragment() {
+		t.Fatalf("%d frames", len(f))
+	}
+}

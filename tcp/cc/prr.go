@@ -48,7 +48,12 @@ func (p *PRR) Start(ssthresh, recoverFS, mss int) {
 
 // OnAck accounts an ACK during recovery and returns how many bytes may be
 // sent in response (0 or more).
+//
+// A PRR that was never started allows nothing.
 func (p *PRR) OnAck(deliveredData, pipe int) (sndcnt int) {
+	if p.recoverFS <= 0 || p.mss <= 0 {
+		return 0
+	}
 	if deliveredData > 0 {
 		p.delivered += deliveredData
 	}

@@ -79,6 +79,9 @@ func (s *Selector) hash(tag byte, local netip.Addr, remote netip.AddrPort) uint6
 // also approve the port. Both are called at most Size() times. The error
 // is ErrExhausted when every port in the range was refused.
 func (s *Selector) Pick(local netip.Addr, remote netip.AddrPort, inUse func(port uint16) bool, accept func(port uint16) bool) (uint16, error) {
+	if len(s.table) == 0 || s.cfg.Min == 0 || s.cfg.Min > s.cfg.Max {
+		return 0, fmt.Errorf("%w: Selector not made by New", ErrConfig)
+	}
 	n := uint32(s.Size())
 	offset := uint32(s.hash(4, local, remote))
 	idx := s.hash(5, local, remote) % uint64(len(s.table))

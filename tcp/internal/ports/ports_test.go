@@ -154,3 +154,10 @@ func BenchmarkPick(b *testing.B) {
 		_, _ = s.Pick(local, remote, nil, nil)
 	}
 }
+
+func TestZeroSelector(t *testing.T) {
+	var s Selector
+	if _, err := s.Pick(local, remote, nil, nil); !errors.Is(err, ErrConfig) {
+		t.Fatalf("zero Selector: %v", err)
+	}
+}

@@ -8,6 +8,9 @@ package reasm
 // dropped (counted) instead of being queued.
 func (q *Queue) Insert(seq uint32, payload []byte, owner Owner) Result {
 	var res Result
+	if q.cfg.MaxBytes == 0 { // a zero Queue, never Init'ed
+		q.cfg = q.cfg.withDefaults()
+	}
 	if len(payload) == 0 {
 		if owner != nil {
 			owner.Free()

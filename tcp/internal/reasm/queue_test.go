@@ -361,6 +361,11 @@ func TestEmptyAndNilOwner(t *testing.T) {
 	if !ok || seg.Owner != nil || len(seg.Data) != 2 {
 		t.Fatal("nil owner pop")
 	}
+	var raw Queue // zero value, never Init'ed: defaults apply
+	raw.Insert(7, []byte{1}, nil)
+	if raw.Len() != 1 || raw.Config().MaxRanges != DefaultMaxRanges {
+		t.Fatal("zero Queue unusable")
+	}
 	var zero Queue // zero value after Init
 	zero.Init(Config{})
 	zero.Insert(1, []byte{1}, nil)
@@ -430,8 +435,8 @@ func TestAgainstByteModel(t *testing.T) {
 		h := newHarness(t, Config{MaxBytes: 1 << 30, MaxSegments: 1 << 20, MaxRanges: 1 << 20})
 		m := &model{bytes: map[uint32]byte{}}
 		rcvNxt := base
-		const window = 6000
-		for step := 0; step < 3000; step++ {
+		const window = 3000
+		for step := 0; step < 2500; step++ {
 			switch rng.IntN(10) {
 			case 0: // in-order data delivered directly, possibly into held data
 				n := 1 + rng.IntN(800)
@@ -449,7 +454,7 @@ func TestAgainstByteModel(t *testing.T) {
 				}
 			default:
 				seq := rcvNxt + 1 + uint32(rng.IntN(window))
-				n := 1 + rng.IntN(1000)
+				n := 1 + rng.IntN(600)
 				dl, dr, dup := m.ins(seq, n)
 				r := h.ins(seq, n)
 				if r.DupBytes != dup || (dup > 0 && (r.DupLeft != dl || r.DupRight != dr)) {
@@ -461,7 +466,7 @@ func TestAgainstByteModel(t *testing.T) {
 					t.Fatalf("stored %d of %d with %d dup", r.Stored, n, dup)
 				}
 			}
-			if got, want := h.ranges(), m.runs(rcvNxt, window+1100); got != want {
+			if got, want := h.ranges(), m.runs(rcvNxt, window+700); got != want {
 				t.Fatalf("base %#x step %d: ranges\n%s\nmodel\n%s", base, step, got, want)
 			}
 			if h.q.Len() != len(m.bytes) {

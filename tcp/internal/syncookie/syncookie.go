@@ -112,7 +112,11 @@ func (j *Jar) count(now time.Duration) uint32 {
 	if now < 0 {
 		now = 0
 	}
-	return uint32(now / j.cfg.Period)
+	p := j.cfg.Period
+	if p <= 0 { // a zero Jar, not made by New
+		p = DefaultPeriod
+	}
+	return uint32(now / p)
 }
 
 func table(t Tuple) *[4]uint16 {
@@ -177,7 +181,7 @@ func (j *Jar) Check(t Tuple, cookie, peerISN uint32, hasTS bool, tsecr uint32, n
 	v := cookie - j.hash(t, 0, 0, 0) - peerISN
 	c := j.count(now)
 	diff := (c - v>>countShift) & (1<<(32-countShift) - 1)
-	if diff >= uint32(j.cfg.MaxAge) {
+	if diff >= uint32(max(j.cfg.MaxAge, 1)) {
 		return Decoded{}, false
 	}
 	idx := v & 3

@@ -217,3 +217,11 @@ func BenchmarkEncodeCheck(b *testing.B) {
 		_, _ = j.Check(t4, iss, 9, true, ts, time.Minute)
 	}
 }
+
+func TestZeroJar(t *testing.T) {
+	var j Jar
+	iss, _, _ := j.Encode(t4, 1, 1460, Options{}, false, 0, time.Hour)
+	if _, ok := j.Check(t4, iss, 1, false, 0, time.Hour); !ok {
+		t.Fatal("zero Jar does not round-trip")
+	}
+}

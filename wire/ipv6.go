@@ -40,6 +40,8 @@ var (
 	errIPv6Payload      = fmt.Errorf("%w: IPv6 payload length exceeds the buffer", ErrTruncated)
 	errIPv6ExtShort     = fmt.Errorf("%w: IPv6 extension header runs past the payload", ErrTruncated)
 	errIPv6HopByHop     = fmt.Errorf("%w: IPv6 hop-by-hop header not first", ErrBadOption)
+	errIPv6NotExt       = fmt.Errorf("%w: not an IPv6 extension header", ErrUnsupported)
+	errIPv6OptPast      = fmt.Errorf("%w: IPv6 option runs past its header", ErrBadOption)
 	errIPv6TooManyExt   = fmt.Errorf("%w: more than %d IPv6 extension headers", ErrUnsupported, IPv6MaxExtHeaders)
 	errIPv6Addr         = fmt.Errorf("%w: address is not IPv6", ErrUnsupported)
 	errIPv6FlowLabel    = fmt.Errorf("%w: flow label exceeds 20 bits", ErrUnsupported)
@@ -265,6 +267,88 @@ func (h IPv6) UpperLayer() (proto uint8, off int, frag IPv6Frag, err error) {
 		proto = h[off]
 		off += l
 	}
+}
+
+// IsIPv6ExtHeader reports whether proto names an extension header that
+// UpperLayer walks over: hop-by-hop, routing, fragment, destination
+// options or AH.
+func IsIPv6ExtHeader(proto uint8) bool {
+	switch proto {
+	case IPv6HopByHop, IPv6Routing, IPv6Fragment, IPv6DestOpts, IPv6AH:
+		return true
+	}
+	return false
+}
+
+// ExtHeader returns the extension header of type proto that starts at
+// offset off (from the start of the IPv6 header), whole (its Next Header
+// and length bytes included), and its Next Header value. It lets callers
+// visit the chain themselves, for instance to act on hop-by-hop or
+// destination options with IPv6Option:
+//
+//	proto, off := h.NextHeader(), wire.IPv6HeaderLen
+//	for n := 0; wire.IsIPv6ExtHeader(proto) && n < wire.IPv6MaxExtHeaders; n++ {
+//		hdr, next, err := h.ExtHeader(proto, off)
+//		if err != nil { ... }
+//		proto, off = next, off+len(hdr)
+//	}
+//
+// A proto that is not an extension header gives ErrUnsupported; a header
+// (or an off) past the end of the payload gives ErrTruncated.
+func (h IPv6) ExtHeader(proto uint8, off int) (hdr []byte, next uint8, err error) {
+	if !IsIPv6ExtHeader(proto) {
+		return nil, 0, errIPv6NotExt
+	}
+	if off < 0 || len(h)-off < 2 {
+		return nil, 0, errIPv6ExtShort
+	}
+	var l int
+	switch proto {
+	case IPv6Fragment:
+		l = IPv6FragmentHeaderLen
+	case IPv6AH:
+		l = (int(h[off+1]) + 2) * 4
+	default:
+		l = (int(h[off+1]) + 1) * 8
+	}
+	if len(h)-off < l {
+		return nil, 0, errIPv6ExtShort
+	}
+	return h[off : off+l], h[off], nil
+}
+
+// Option types of hop-by-hop and destination options headers (RFC 8200
+// section 4.2, RFC 2711, RFC 2675).
+const (
+	IPv6OptPad1        = 0x00
+	IPv6OptPadN        = 0x01
+	IPv6OptRouterAlert = 0x05
+	IPv6OptJumbo       = 0xc2
+)
+
+// IPv6Option reads the option at hdr[off:] of a hop-by-hop or destination
+// options header hdr (whole, as ExtHeader returns it: the first option is
+// at offset 2) and returns its type, its data and the offset of the next
+// option; there are no more when next == len(hdr). Pad1 is a single byte
+// without length or data. An option running past hdr gives ErrBadOption.
+//
+// For a type the caller does not recognize, RFC 8200 section 4.2 sets the
+// action by typ>>6: 0 skip the option; 1 discard the packet; 2 discard it
+// and send a Parameter Problem, code 2, pointing at the option; 3 the
+// same, but only when the destination is not multicast.
+func IPv6Option(hdr []byte, off int) (typ uint8, data []byte, next int, err error) {
+	if off < 0 || off >= len(hdr) {
+		return 0, nil, 0, errIPv6OptPast
+	}
+	typ = hdr[off]
+	if typ == IPv6OptPad1 {
+		return typ, nil, off + 1, nil
+	}
+	if len(hdr)-off < 2 || len(hdr)-off-2 < int(hdr[off+1]) {
+		return 0, nil, 0, errIPv6OptPast
+	}
+	end := off + 2 + int(hdr[off+1])
+	return typ, hdr[off+2 : end], end, nil
 }
 
 // IPv6Header holds the fields PutIPv6 writes.

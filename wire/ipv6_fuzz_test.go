@@ -37,6 +37,34 @@ func FuzzIPv6(f *testing.F) {
 				}
 			}
 		}
+		// The ExtHeader walk agrees with UpperLayer wherever UpperLayer
+		// walks to the end without stopping at a fragment header, and
+		// IPv6Option never panics on the option headers it meets.
+		if err == nil && !frag.Present {
+			p, o, werr := w2Walk(h)
+			if werr != nil || p != proto || o != off {
+				t.Fatalf("ExtHeader walk %d, %d, %v; UpperLayer %d, %d", p, o, werr, proto, off)
+			}
+		}
+		for p, o, n := h.NextHeader(), wire.IPv6HeaderLen, 0; wire.IsIPv6ExtHeader(p) && n < 20; n++ {
+			hdr, next, err := h.ExtHeader(p, o)
+			if err != nil {
+				break
+			}
+			if p == wire.IPv6HopByHop || p == wire.IPv6DestOpts {
+				for k := 2; k < len(hdr); {
+					_, _, nk, err := wire.IPv6Option(hdr, k)
+					if err != nil {
+						break
+					}
+					if nk <= k || nk > len(hdr) {
+						t.Fatalf("option walk stuck or past the header: %d -> %d of %d", k, nk, len(hdr))
+					}
+					k = nk
+				}
+			}
+			p, o = next, o+len(hdr)
+		}
 		hdr := wire.IPv6Header{TrafficClass: h.TrafficClass(), FlowLabel: h.FlowLabel(), PayloadLen: uint16(h.PayloadLen()),
 			NextHeader: h.NextHeader(), HopLimit: h.HopLimit(), Src: h.Src(), Dst: h.Dst()}
 		out := make([]byte, 40)

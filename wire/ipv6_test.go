@@ -313,6 +313,10 @@ func TestIPv6NoAllocs(t *testing.T) {
 			panic(err)
 		}
 		_, _ = wire.PutIPv6Fragment(out[40:], 6, 8, true, 9)
+		if hdr, _, err := h.ExtHeader(wire.IPv6HopByHop, 40); err == nil {
+			_, _, _, _ = wire.IPv6Option(hdr, 2)
+		}
+		_, _, _ = h.ExtHeader(wire.ProtoTCP, 40)
 		_, _ = wire.ParseIPv6(pkt[:30])
 	})
 	if allocs != 0 {
@@ -378,6 +382,112 @@ func TestIPv6UpperLayerRandomChains(t *testing.T) {
 		proto, off, frag, err := h.UpperLayer()
 		if err != nil || proto != wantProto || off != wantOff || frag != wantFrag {
 			t.Fatalf("chain %v -> %d: got %d, %d, %+v, %v; want %d, %d, %+v", types, upper, proto, off, frag, err, wantProto, wantOff, wantFrag)
+		}
+	}
+}
+
+// w2Walk visits the chain with ExtHeader the way the doc comment shows and
+// returns where it stopped.
+func w2Walk(h wire.IPv6) (proto uint8, off int, err error) {
+	proto, off = h.NextHeader(), wire.IPv6HeaderLen
+	for n := 0; wire.IsIPv6ExtHeader(proto) && n < 40; n++ {
+		hdr, next, err := h.ExtHeader(proto, off)
+		if err != nil {
+			return 0, 0, err
+		}
+		proto, off = next, off+len(hdr)
+	}
+	return proto, off, nil
+}
+
+func TestIPv6ExtHeader(t *testing.T) {
+	pkt := w2V6Packet(wire.IPv6HopByHop, w2Ext(wire.IPv6DestOpts, 1), w2Ext(wire.IPv6AH, 0),
+		w2AH(wire.IPv6Fragment, 3), w2FragHdr(wire.ProtoTCP, 0, false, 1), make([]byte, 20))
+	h, _ := wire.ParseIPv6(pkt)
+	proto, off, err := w2Walk(h)
+	if err != nil || proto != wire.ProtoTCP || off != 40+16+8+20+8 {
+		t.Errorf("walk = %d, %d, %v", proto, off, err)
+	}
+	hdr, next, err := h.ExtHeader(wire.IPv6AH, 64)
+	if err != nil || next != wire.IPv6Fragment || len(hdr) != 20 || &hdr[0] != &pkt[64] {
+		t.Errorf("AH at 64: %d bytes, next %d, %v", len(hdr), next, err)
+	}
+	for _, c := range []struct {
+		proto uint8
+		off   int
+		want  error
+	}{
+		{wire.ProtoTCP, 40, wire.ErrUnsupported},
+		{wire.IPv6ESP, 40, wire.ErrUnsupported},
+		{wire.IPv6DestOpts, -1, wire.ErrTruncated},
+		{wire.IPv6DestOpts, len(pkt) - 1, wire.ErrTruncated},
+		{wire.IPv6DestOpts, len(pkt) + 5, wire.ErrTruncated},
+		{wire.IPv6Fragment, len(pkt) - 7, wire.ErrTruncated},
+		{wire.IPv6DestOpts, len(pkt) - 8, nil}, // zeros: a 8-byte header
+		{wire.IPv6DestOpts, 40 + 16 + 8 + 20 + 8 + 13, wire.ErrTruncated},
+	} {
+		_, _, err := h.ExtHeader(c.proto, c.off)
+		if (c.want == nil && err != nil) || (c.want != nil && !errors.Is(err, c.want)) {
+			t.Errorf("ExtHeader(%d, %d) = %v, want %v", c.proto, c.off, err, c.want)
+		}
+	}
+	for _, p := range []uint8{0, 43, 44, 51, 60} {
+		if !wire.IsIPv6ExtHeader(p) {
+			t.Errorf("%d is an extension header", p)
+		}
+	}
+	for _, p := range []uint8{6, 17, 50, 58, 59, 135} {
+		if wire.IsIPv6ExtHeader(p) {
+			t.Errorf("%d is not an extension header", p)
+		}
+	}
+}
+
+func TestIPv6Option(t *testing.T) {
+	// Hop-by-hop header (RFC 2711 router alert, as MLD uses it): next
+	// header ICMPv6, length 0, router alert 0, PadN of 0 bytes.
+	hbh := []byte{58, 0, 0x05, 0x02, 0x00, 0x00, 0x01, 0x00}
+	type opt struct {
+		typ  uint8
+		data string
+	}
+	walk := func(hdr []byte) ([]opt, error) {
+		var got []opt
+		for off := 2; off < len(hdr); {
+			typ, data, next, err := wire.IPv6Option(hdr, off)
+			if err != nil {
+				return got, err
+			}
+			got = append(got, opt{typ, string(data)})
+			off = next
+		}
+		return got, nil
+	}
+	got, err := walk(hbh)
+	want := []opt{{wire.IPv6OptRouterAlert, "\x00\x00"}, {wire.IPv6OptPadN, ""}}
+	if err != nil || len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("router alert header: %v %v", got, err)
+	}
+	// Pad1s, an unknown option whose type says "discard and report",
+	// and a PadN of 3.
+	d := []byte{6, 1, 0x00, 0x00, 0x9e, 0x03, 'a', 'b', 'c', 0x00, 0x01, 0x03, 0, 0, 0}
+	got, err = walk(d)
+	if err != nil || len(got) != 5 || got[2] != (opt{0x9e, "abc"}) || got[2].typ>>6 != 2 || got[4] != (opt{1, "\x00\x00\x00"}) {
+		t.Errorf("dest options: %v %v", got, err)
+	}
+	// Malformed: a length byte missing, data past the header.
+	for _, bad := range [][]byte{
+		{6, 0, 0, 0, 0, 0, 0, 0x01},
+		{6, 0, 0, 0, 0, 0, 0x01, 0x01},
+		{6, 0, 0x05, 0x07, 0, 0, 0, 0},
+	} {
+		if _, err := walk(bad); !errors.Is(err, wire.ErrBadOption) {
+			t.Errorf("% x: %v", bad, err)
+		}
+	}
+	for _, off := range []int{-1, 8, 100} {
+		if _, _, _, err := wire.IPv6Option(hbh, off); !errors.Is(err, wire.ErrBadOption) {
+			t.Errorf("offset %d: %v", off, err)
 		}
 	}
 }

@@ -66,7 +66,9 @@ type TCPOptions struct {
 	SACK    [TCPMaxSACKBlocks]SACKBlock
 	NumSACK int
 	// HasTFO with TFOLen 0 is a cookie request; otherwise
-	// TFOCookie[:TFOLen] is the cookie. TFOExperimental selects (or
+	// TFOCookie[:TFOLen] is the cookie, whose length should be even and
+	// 4 to 16 (Encode clamps TFOLen to 0..16 and writes any length, but
+	// receivers ignore other lengths). TFOExperimental selects (or
 	// reports) the experimental encoding, kind 254 with magic 0xF989.
 	HasTFO          bool
 	TFOCookie       [TCPMaxTFOCookie]byte

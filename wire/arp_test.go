@@ -138,6 +138,12 @@ func TestARPNoAllocs(t *testing.T) {
 			sink++
 		}
 		sink += n + int(a.Op()) + int(a.TargetMAC()[0])
+		if _, err := ParseARP(b[:27]); err == nil {
+			panic("no error")
+		}
+		if _, err := PutARP(b, 9, testMACA, arpIPA, testMACB, arpIPB); err == nil {
+			panic("no error")
+		}
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations", allocs)

@@ -95,7 +95,11 @@ func ParseIPv4Partial(b []byte) (IPv4, error) {
 }
 
 // HeaderLen is the header length in bytes, IHL*4 (20 to 60).
-func (h IPv4) HeaderLen() int { return min(int(h[0]&0x0f)*4, len(h)) }
+func (h IPv4) HeaderLen() int {
+	// Parse guarantees 20 <= IHL*4 <= len(h); the clamp keeps Options and
+	// Payload in bounds even if the IHL is rewritten after parsing.
+	return min(max(int(h[0]&0x0f)*4, IPv4MinHeaderLen), len(h))
+}
 
 // TOS is the type-of-service byte (DSCP in the top six bits, ECN in the
 // low two).

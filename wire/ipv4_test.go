@@ -477,3 +477,19 @@ func BenchmarkIPv4(b *testing.B) {
 		}
 	})
 }
+
+func TestIPv4AccessorsAfterIHLRewrite(t *testing.T) {
+	// Views stay in bounds even if the header is scribbled on after parsing.
+	b := ipv4Known()
+	h, err := ParseIPv4(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []byte{0x40, 0x44, 0x4f} {
+		h[0] = v
+		if hl := h.HeaderLen(); hl < 20 || hl > len(h) || len(h.Options()) != hl-20 || len(h.Payload()) != len(h)-hl {
+			t.Fatalf("IHL byte %#x: HeaderLen %d", v, hl)
+		}
+		_ = h.ChecksumValid()
+	}
+}

@@ -102,6 +102,10 @@ type Config struct {
 	// DisableRenoFriendly turns off CUBIC's Reno-friendly region (RFC 9438
 	// section 4.3; Linux tcp_friendliness).
 	DisableRenoFriendly bool
+	// HyStart enables HyStart++ (RFC 9406) in the initial slow start of
+	// both algorithms. It needs RTT samples through RTTObserver. Off by
+	// default: Linux runs its own, older HyStart, which this is not.
+	HyStart bool
 }
 
 // ErrUnknown is returned by New for a name not in the registry.

@@ -73,7 +73,7 @@ func (c *Cubic) OnAck(acked int, rtt time.Duration, inflight int, now time.Durat
 		return
 	}
 	if c.cwnd < c.ssthresh {
-		acked = c.slowStart(acked)
+		acked = c.slowStart(acked, inflight)
 		c.cw = float64(c.cwnd)
 		if acked == 0 {
 			return

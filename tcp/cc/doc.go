@@ -27,6 +27,10 @@
 //     and OnRecoveryExit it grows nothing: during recovery the engine
 //     paces its sending with PRR and the ssthresh reported here.
 //
+//   - OnRTTSample(rtt, now), optional (RTTObserver), for every valid RTT
+//     sample, before the OnAck of the ACK that produced it; only HyStart++
+//     uses it.
+//
 //   - OnCongestion(event, inflight, now) once per congestion episode:
 //     FastRetransmit when loss is detected by duplicate ACKs, SACK or RACK
 //     and recovery starts (RFC 6582: not again until the recovery point,
@@ -83,6 +87,19 @@
 // is shifted forward by the time spent (RFC 9438 section 5.8, Linux's
 // idle handling), so no jump follows.
 //
-// Slow start is the NewReno one; HyStart (which Linux enables) is not
-// implemented, so CUBIC here leaves slow start on loss or at ssthresh only.
+// Slow start is the NewReno one.
+//
+// # HyStart++
+//
+// Config.HyStart enables HyStart++ (RFC 9406) in the initial slow start of
+// either algorithm: when a round's minimum RTT exceeds the previous
+// round's by max(4 ms, min(16 ms, minRTT/8)) (after 8 samples), slow start
+// turns conservative (growth divided by 4); if the RTT falls back it
+// resumes, and after 5 conservative rounds slow start ends with
+// ssthresh = cwnd. It needs every valid RTT sample through the RTTObserver
+// interface (OnRTTSample, before the OnAck of the same ACK); rounds are
+// tracked from OnAck's acked and inflight. It is off by default: Linux's
+// CUBIC runs its own, older HyStart (ACK-train and delay detection), which
+// is not implemented here, so by default slow start ends on loss, ECN or
+// at ssthresh only.
 package cc

@@ -13,6 +13,7 @@ type base struct {
 	priorCwnd int // before the last reduction, for Undo
 	priorSsth int
 	hasPrior  bool
+	hs        hystart
 }
 
 func (b *base) init(mss int) {
@@ -25,6 +26,7 @@ func (b *base) init(mss int) {
 	b.recovery = false
 	b.caAcked = 0
 	b.hasPrior = false
+	b.hs.reset(b.cfg.HyStart)
 }
 
 func (b *base) setMSS(mss int) {
@@ -45,17 +47,22 @@ func (b *base) InSlowStart() bool { return b.cwnd < b.ssthresh }
 // InRecovery reports a FastRetransmit or ECN reduction in progress.
 func (b *base) InRecovery() bool { return b.recovery }
 
-// slowStart grows cwnd by acked bytes (at most ABCLimit·MSS), not beyond
-// ssthresh, and returns the bytes left over for congestion avoidance.
-func (b *base) slowStart(acked int) int {
+// slowStart grows cwnd by acked bytes (at most ABCLimit·MSS), divided by
+// HyStart++'s divisor in CSS, not beyond ssthresh, and returns the bytes
+// left over for congestion avoidance.
+func (b *base) slowStart(acked, inflight int) int {
+	div := b.hystartAck(acked, inflight)
+	if div == 0 {
+		return acked // HyStart++ ended slow start: all to congestion avoidance
+	}
 	grow := acked
 	if lim := b.cfg.ABCLimit * b.mss; grow > lim {
 		grow = lim
 	}
+	grow /= div
 	if room := b.ssthresh - b.cwnd; grow > room {
-		grow = room
 		b.cwnd = b.ssthresh
-		return acked - grow
+		return acked - room*div
 	}
 	b.cwnd += grow
 	return 0
@@ -69,6 +76,7 @@ func (b *base) saveAndReduce(ev Event, ssthresh int) {
 	if ev != RepeatedRTO {
 		b.ssthresh = max(ssthresh, 2*b.mss)
 	}
+	b.hs.active = false // HyStart++ serves the initial slow start only
 	b.caAcked = 0
 	switch ev {
 	case FastRetransmit, ECN:
@@ -114,7 +122,7 @@ func (r *NewReno) OnAck(acked int, rtt time.Duration, inflight int, now time.Dur
 		return
 	}
 	if r.cwnd < r.ssthresh {
-		acked = r.slowStart(acked)
+		acked = r.slowStart(acked, inflight)
 		if acked == 0 {
 			return
 		}

@@ -48,6 +48,14 @@ func TestRegistry(t *testing.T) {
 	if FastRetransmit.String() != "fast-retransmit" || Event(99).String() != "Event(99)" {
 		t.Fatal("event strings")
 	}
+	for _, n := range Names() {
+		a := mustNew(t, n, Config{})
+		a.OnCongestion(Event(0), 5*mss, 0)
+		a.OnCongestion(Event(77), 5*mss, 0)
+		if a.Cwnd() != 10*mss || a.Ssthresh() != InfiniteSsthresh {
+			t.Fatalf("%s: undefined events changed the window", n)
+		}
+	}
 }
 
 func TestInitialWindow(t *testing.T) {

@@ -125,6 +125,9 @@ func (c *Cubic) OnAck(acked int, rtt time.Duration, inflight int, now time.Durat
 // max(cwnd·beta, 2·MSS). After a timeout W_max is forgotten, so the next
 // epoch starts at its origin (RFC 8312 section 4.7, Linux).
 func (c *Cubic) OnCongestion(ev Event, inflight int, now time.Duration) {
+	if ev < FastRetransmit || ev > RepeatedRTO {
+		return // not an event this package defines
+	}
 	if c.recovery && (ev == FastRetransmit || ev == ECN) {
 		return
 	}

@@ -139,6 +139,9 @@ func (r *NewReno) OnAck(acked int, rtt time.Duration, inflight int, now time.Dur
 
 // OnCongestion reduces ssthresh to max(FlightSize/2, 2·MSS).
 func (r *NewReno) OnCongestion(ev Event, inflight int, now time.Duration) {
+	if ev < FastRetransmit || ev > RepeatedRTO {
+		return // not an event this package defines
+	}
 	if r.recovery && (ev == FastRetransmit || ev == ECN) {
 		return
 	}

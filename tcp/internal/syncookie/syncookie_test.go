@@ -225,3 +225,26 @@ func TestZeroJar(t *testing.T) {
 		t.Fatal("zero Jar does not round-trip")
 	}
 }
+
+// FuzzCheck feeds arbitrary ACK fields to Check: it never panics, and
+// whatever it accepts decodes to a table MSS and a legal window scale.
+func FuzzCheck(f *testing.F) {
+	j, _ := New(Config{}, secret)
+	iss, ts, _ := j.Encode(t4, 100, 1460, Options{WScale: 7, HasWScale: true}, true, 5000, time.Minute)
+	f.Add(iss, uint32(100), ts, true, int64(time.Minute), uint16(51000))
+	f.Add(uint32(0), uint32(0), uint32(0), false, int64(0), uint16(0))
+	f.Fuzz(func(t *testing.T, cookie, peerISN, tsecr uint32, hasTS bool, now int64, port uint16) {
+		tup := t4
+		tup.Remote = netip.AddrPortFrom(tup.Remote.Addr(), port)
+		d, ok := j.Check(tup, cookie, peerISN, hasTS, tsecr, time.Duration(now))
+		if !ok {
+			return
+		}
+		if _, enc := MSSIndex(tup, d.MSS); enc != d.MSS {
+			t.Fatalf("accepted MSS %d not in the table", d.MSS)
+		}
+		if d.HasWScale && d.WScale > 14 {
+			t.Fatalf("accepted window scale %d", d.WScale)
+		}
+	})
+}

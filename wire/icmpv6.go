@@ -32,6 +32,7 @@ const ICMPv6MaxErrorLen = IPv6MinMTU - IPv6HeaderLen
 var (
 	errICMPv6Short      = fmt.Errorf("%w: ICMPv6 message needs 8 bytes", ErrTruncated)
 	errICMPv6NDPShort   = fmt.Errorf("%w: NDP message shorter than its fixed part", ErrTruncated)
+	errICMPv6MLDShort   = fmt.Errorf("%w: MLD message shorter than 24 bytes", ErrTruncated)
 	errICMPv6Build      = fmt.Errorf("%w: ICMPv6 message does not fit", ErrShortBuffer)
 	errICMPv6NotErrType = fmt.Errorf("%w: not an ICMPv6 error type", ErrUnsupported)
 )
@@ -42,7 +43,8 @@ var (
 type ICMPv6 []byte
 
 // ParseICMPv6 checks that b holds the 8-byte common part and, for the NDP
-// types (133-137), the fixed part of that message, and returns the view.
+// types (133-137) and MLD query, report and done (130-132), the fixed part
+// of that message, and returns the view.
 // The checksum is not verified here (see ChecksumValid), nor are NDP
 // options (see ParseNDPOptions).
 func ParseICMPv6(b []byte) (ICMPv6, error) {
@@ -51,6 +53,9 @@ func ParseICMPv6(b []byte) (ICMPv6, error) {
 	}
 	if n := ndpFixedLen(b[0]); n > 0 && len(b) < n {
 		return nil, errICMPv6NDPShort
+	}
+	if n := mldFixedLen(b[0]); n > 0 && len(b) < n {
+		return nil, errICMPv6MLDShort
 	}
 	return ICMPv6(b), nil
 }

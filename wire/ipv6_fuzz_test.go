@@ -87,6 +87,7 @@ func FuzzICMPv6(f *testing.F) {
 	f.Add(w2Bytes([]byte{0x89, 0, 0, 0, 0, 0, 0, 0}, make([]byte, 32), []byte{0x04, 0x02, 0, 0, 0, 0, 0, 0}, make([]byte, 8)))
 	f.Add([]byte{0x88, 0, 0, 0, 0xe0, 0, 0, 0, 1})
 	f.Add(w2Bytes([]byte{2, 0, 0, 0, 0, 0, 5, 0}, w2V6Header(100, wire.ProtoTCP)))
+	f.Add(w2Bytes([]byte{0x8f, 0, 0, 0, 0, 0, 0, 2}, []byte{4, 0, 0, 0}, make([]byte, 16), []byte{1, 1, 0, 1}, make([]byte, 36)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := wire.ParseICMPv6(b)
 		if err != nil {
@@ -95,6 +96,19 @@ func FuzzICMPv6(f *testing.F) {
 		_, _, _, _, _, _ = m.Type(), m.Code(), m.ID(), m.Seq(), m.MTU(), m.Body()
 		_, _, _, _, _, _ = m.CurHopLimit(), m.ManagedFlag(), m.RouterLifetime(), m.ReachableTime(), m.RetransTimer(), m.OverrideFlag()
 		_, _ = m.TargetAddr(), m.RedirectDst()
+		_, _ = m.MLDMaxRespCode(), m.MLDMulticastAddr()
+		if m.Type() == wire.ICMPv6MLDv2Report {
+			for i, off := 0, 8; i < m.MLDv2RecordCount(); i++ {
+				_, _, _, next, err := m.MLDv2Record(off)
+				if err != nil {
+					break
+				}
+				if next <= off || next > len(m) {
+					t.Fatalf("MLDv2 record walk %d -> %d of %d", off, next, len(m))
+				}
+				off = next
+			}
+		}
 		if m.IsError() {
 			if q, err := wire.ParseIPv6Partial(m.Body()); err == nil {
 				_, _, _, _ = q.UpperLayer()

@@ -73,7 +73,6 @@ type Conn struct {
 	inRecovery bool
 	recover    seqnum.Value
 	rtoRecover bool // sndNxt was pulled back by an RTO: resending is retransmission
-	lossSeq    seqnum.Value
 
 	// ACK scheduling.
 	ackNow      bool // an ACK must go out before returning
@@ -101,7 +100,6 @@ type Conn struct {
 	events   Events
 	err      error
 	userShut bool // Close called: orphaned, unread data gets RST
-	readShut bool
 
 	hdr  wire.TCPHeader
 	opts wire.TCPOptions

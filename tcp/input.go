@@ -137,15 +137,14 @@ func (c *Conn) rttStartSYN() time.Duration { return c.rttStart }
 // PAWS, RFC 7323 §5.3), RST (RFC 5961 §3), SYN (RFC 5961 §4), ACK (RFC 5961
 // §5), text, FIN.
 func (c *Conn) inputSynchronized(now time.Duration, seg *Segment, buf *link.Buf, out Output) (held bool) {
-	c.lastRecv = now
-	c.probes = 0
 	// first, check sequence number — PAWS first (RFC 7323 §5.3 R1).
 	if c.tsOK && seg.Opts.HasTS && !seg.has(flagRST) && c.pawsReject(now, seg) {
 		c.cnt.PAWSEstab++
 		c.ackNow = true
 		return false
 	}
-	if !c.acceptable(seg) {
+	ok, dropText := c.acceptable(seg)
+	if !ok {
 		if seg.has(flagRST) {
 			return false
 		}
@@ -190,6 +189,8 @@ func (c *Conn) inputSynchronized(now time.Duration, seg *Segment, buf *link.Buf,
 	if !c.ackAcceptable(now, seg, out) {
 		return false
 	}
+	c.lastRecv = now
+	c.probes = 0
 	switch c.state {
 	case Established, CloseWait:
 		c.processAck(now, seg, out)
@@ -224,7 +225,15 @@ func (c *Conn) inputSynchronized(now time.Duration, seg *Segment, buf *link.Buf,
 	}
 	// seventh, process the segment text (URG, the sixth, is ignored).
 	finSeq := seg.Seq.Add(seqnum.Size(len(seg.Payload)))
-	if len(seg.Payload) > 0 {
+	finOK := seg.has(flagFIN)
+	if dropText {
+		// Zero window: only the ACK (and a bare FIN) counted.
+		if len(seg.Payload) > 0 {
+			c.cnt.TCPZeroWindowDrop++
+			c.ackNow = true
+			finOK = false
+		}
+	} else if len(seg.Payload) > 0 {
 		switch c.state {
 		case Established, FinWait1, FinWait2:
 			if c.userShut && c.readShutAbort(now, seg, out) {
@@ -232,8 +241,7 @@ func (c *Conn) inputSynchronized(now time.Duration, seg *Segment, buf *link.Buf,
 			}
 			data := c.clipToWindow(seg.Seq, seg.Payload)
 			if len(data) < len(seg.Payload) {
-				// The tail beyond the window went, and a FIN with it.
-				finSeq = seg.Seq.Add(seqnum.Size(len(seg.Payload))).Add(1) // never matches
+				finOK = false // the tail beyond the window went, and a FIN with it
 			}
 			if len(data) > 0 {
 				held = c.processText(now, seg.Seq, data, buf)
@@ -243,7 +251,7 @@ func (c *Conn) inputSynchronized(now time.Duration, seg *Segment, buf *link.Buf,
 		}
 	}
 	// eighth, check the FIN bit
-	if seg.has(flagFIN) && !c.finRcvd {
+	if finOK && !c.finRcvd {
 		switch {
 		case finSeq == c.rcvNxt:
 			c.processFIN(now)
@@ -274,7 +282,7 @@ func (c *Conn) readShutAbort(now time.Duration, seg *Segment, out Output) bool {
 
 // clipToWindow trims data beyond the right edge of the receive window.
 func (c *Conn) clipToWindow(seq seqnum.Value, data []byte) []byte {
-	right := c.rcvNxt.Add(seqnum.Size(max(c.rcvWnd, c.curWindow())))
+	right := c.rcvNxt.Add(seqnum.Size(c.curWindow()))
 	if right.LessThanEq(seq) {
 		return data[:0]
 	}
@@ -285,20 +293,23 @@ func (c *Conn) clipToWindow(seq seqnum.Value, data []byte) []byte {
 }
 
 // acceptable is the segment acceptability test of RFC 9293 §3.10.7.4
-// (the four-case table), with the window as last advertised.
-func (c *Conn) acceptable(seg *Segment) bool {
+// (the four-case table), with the window as last advertised. With a zero
+// window a segment at RCV.NXT still counts for its ACK, RST and a bare
+// FIN (the RFC's "special allowance", as Linux does); its text is
+// dropped (dropText).
+func (c *Conn) acceptable(seg *Segment) (ok, dropText bool) {
 	wnd := seqnum.Size(c.curWindow())
 	n := seg.segLen()
 	switch {
 	case n == 0 && wnd == 0:
-		return seg.Seq == c.rcvNxt
+		return seg.Seq == c.rcvNxt, false
 	case n == 0:
-		return seg.Seq.InWindow(c.rcvNxt, wnd)
+		return seg.Seq.InWindow(c.rcvNxt, wnd), false
 	case wnd == 0:
-		return false
+		return seg.Seq == c.rcvNxt, true
 	default:
 		last := seg.Seq.Add(n - 1)
-		return seg.Seq.InWindow(c.rcvNxt, wnd) || last.InWindow(c.rcvNxt, wnd)
+		return seg.Seq.InWindow(c.rcvNxt, wnd) || last.InWindow(c.rcvNxt, wnd), false
 	}
 }
 

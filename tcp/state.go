@@ -43,12 +43,3 @@ func (s State) String() string {
 // synchronized reports whether the state is one of the synchronized states
 // of RFC 9293 §3.5.2 (ESTABLISHED and later).
 func (s State) synchronized() bool { return s >= Established }
-
-// sendClosed reports whether our FIN is queued or sent (no more writes).
-func (s State) sendClosed() bool {
-	switch s {
-	case FinWait1, FinWait2, Closing, LastAck, TimeWait, Closed:
-		return true
-	}
-	return false
-}

@@ -132,7 +132,12 @@ func (c *Conn) onRTO(now time.Duration, out Output) {
 	if c.sndUna == c.sndMax {
 		return
 	}
-	if c.retries > 0 {
+	zeroWnd := c.sndWnd == 0 && !c.userShut
+	if zeroWnd {
+		// The receiver shrank its window to zero under our data: the
+		// retransmissions are window probes, and a peer that keeps
+		// answering them is not timed out (Linux).
+	} else if c.retries > 0 {
 		elapsed := now - c.rtxStamp()
 		limit := c.modelTimeout(c.cfg.Retries2, c.cfg.RTOMin)
 		if c.cfg.UserTimeout > 0 {

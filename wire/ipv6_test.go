@@ -491,3 +491,28 @@ func TestIPv6Option(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkIPv6ParseUpperLayer(b *testing.B) {
+	pkt := w2V6Packet(wire.ProtoTCP, make([]byte, 1440))
+	b.ReportAllocs()
+	for b.Loop() {
+		h, err := wire.ParseIPv6(pkt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, _, err := h.UpperLayer(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPutIPv6(b *testing.B) {
+	hdr := wire.IPv6Header{PayloadLen: 1440, NextHeader: wire.ProtoTCP, HopLimit: 64, Src: w2Src6, Dst: w2Dst6}
+	out := make([]byte, 40)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := wire.PutIPv6(out, &hdr); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -559,3 +559,105 @@ func BenchmarkTCPOptionsEncodeSYN(b *testing.B) {
 		}
 	}
 }
+
+// w2RefParse is a deliberately different, two-phase reference for
+// ParseTCPOptions: first cut the bytes into (kind, body) tokens, then
+// interpret the tokens one by one with a table of exact lengths.
+func w2RefParse(b []byte) (wire.TCPOptions, bool) {
+	type tok struct {
+		kind byte
+		body []byte
+	}
+	var toks []tok
+	rest := b
+	for len(rest) > 0 {
+		switch rest[0] {
+		case 0:
+			rest = nil
+			continue
+		case 1:
+			rest = rest[1:]
+			continue
+		}
+		if len(rest) < 2 || rest[1] < 2 || int(rest[1]) > len(rest) {
+			return wire.TCPOptions{}, false
+		}
+		toks = append(toks, tok{rest[0], rest[2:rest[1]]})
+		rest = rest[rest[1]:]
+	}
+	var o wire.TCPOptions
+	u32 := func(p []byte) uint32 { return uint32(p[0])<<24 | uint32(p[1])<<16 | uint32(p[2])<<8 | uint32(p[3]) }
+	cookie := func(c []byte, exp bool) {
+		if len(c) == 0 || (len(c) >= 4 && len(c) <= 16 && len(c)%2 == 0) {
+			o.HasTFO, o.TFOExperimental, o.TFOLen = true, exp, len(c)
+			o.TFOCookie = [16]byte{}
+			copy(o.TFOCookie[:], c)
+		}
+	}
+	for _, t := range toks {
+		n := len(t.body)
+		switch {
+		case t.kind == 2 && n == 2:
+			o.HasMSS, o.MSS = true, uint16(t.body[0])<<8|uint16(t.body[1])
+		case t.kind == 3 && n == 1:
+			o.HasWScale, o.WScale = true, t.body[0]
+		case t.kind == 4 && n == 0:
+			o.SACKPermitted = true
+		case t.kind == 5 && n >= 8 && n <= 32 && n%8 == 0:
+			o.SACK, o.NumSACK = [4]wire.SACKBlock{}, n/8
+			for k := 0; k < n/8; k++ {
+				o.SACK[k] = wire.SACKBlock{Left: u32(t.body[8*k:]), Right: u32(t.body[8*k+4:])}
+			}
+		case t.kind == 8 && n == 8:
+			o.HasTS, o.TSVal, o.TSEcr = true, u32(t.body), u32(t.body[4:])
+		case t.kind == 19 && n == 16:
+			o.HasMD5 = true
+			copy(o.MD5[:], t.body)
+		case t.kind == 34:
+			cookie(t.body, false)
+		case t.kind == 254 && n >= 2 && t.body[0] == 0xf9 && t.body[1] == 0x89:
+			cookie(t.body[2:], true)
+		}
+	}
+	return o, true
+}
+
+func TestTCPOptionsParseMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	kinds := []byte{0, 1, 1, 2, 3, 4, 5, 8, 19, 34, 254, 77}
+	lens := map[byte][]int{2: {4}, 3: {3}, 4: {2}, 5: {10, 18, 26, 34, 2}, 8: {10}, 19: {18}, 34: {2, 6, 10, 18, 20, 5}, 254: {4, 12, 6}, 77: {2, 3, 6}}
+	for i := 0; i < 20000; i++ {
+		var b []byte
+		for len(b) < 40 && r.IntN(6) != 0 {
+			k := kinds[r.IntN(len(kinds))]
+			if k <= 1 {
+				b = append(b, k)
+				continue
+			}
+			l := lens[k][r.IntN(len(lens[k]))]
+			if r.IntN(20) == 0 {
+				l = r.IntN(45) // anything, often malformed
+			}
+			opt := []byte{k, byte(l)}
+			for j := 2; j < l; j++ {
+				opt = append(opt, byte(r.Uint32()))
+			}
+			if k == 254 && l >= 4 && r.IntN(4) != 0 {
+				opt[2], opt[3] = 0xf9, 0x89
+			}
+			b = append(b, opt...)
+		}
+		if len(b) > 40 {
+			b = b[:40]
+		}
+		var got wire.TCPOptions
+		err := wire.ParseTCPOptions(b, &got)
+		want, ok := w2RefParse(b)
+		if ok != (err == nil) || (ok && got != want) {
+			t.Fatalf("% x:\n got %+v, %v\nwant %+v, ok %v", b, got, err, want, ok)
+		}
+		if err != nil && !errors.Is(err, wire.ErrBadOption) {
+			t.Fatalf("% x: error %v does not match ErrBadOption", b, err)
+		}
+	}
+}

@@ -78,15 +78,8 @@ func (h *Host) reassemble(now time.Duration, b *link.Buf, ip wire.IPv4, out Outp
 		h.arm(now + h.cfg.Frag.Timeout)
 	}
 	// Length consistency: the last fragment fixes the total.
-	if !mf {
-		if (s.total >= 0 && s.total != end) || (s.total < 0 && s.maxEnd() > end) {
-			h.c.ReasmBadLen++
-			h.dropDatagram(s)
-			b.Free()
-			return nil
-		}
-		s.total = end
-	} else if s.total >= 0 && end > s.total {
+	if !mf && (s.total >= 0 && s.total != end || s.total < 0 && s.maxEnd() > end) ||
+		mf && s.total >= 0 && end > s.total {
 		h.c.ReasmBadLen++
 		h.dropDatagram(s)
 		b.Free()
@@ -104,8 +97,14 @@ func (h *Host) reassemble(now time.Duration, b *link.Buf, ip wire.IPv4, out Outp
 		prev, cur = cur, cur.Next
 	}
 	if prev != nil {
-		poff, pn, _ := fragInfo(prev)
+		poff, pn, pmf := fragInfo(prev)
 		if poff == off && pn == n {
+			if pmf != mf { // the same bytes, once last and once not
+				h.c.ReasmBadLen++
+				h.dropDatagram(s)
+				b.Free()
+				return nil
+			}
 			h.c.ReasmDuplicates++
 			b.Free()
 			return nil
@@ -121,6 +120,9 @@ func (h *Host) reassemble(now time.Duration, b *link.Buf, ip wire.IPv4, out Outp
 			h.overlap(s, b)
 			return nil
 		}
+	}
+	if !mf {
+		s.total = end
 	}
 	cost := bufCost(b)
 	for r.mem+cost > h.cfg.Frag.MemLimit {

@@ -309,6 +309,10 @@ func (r *refReasm) add(f frag) (done, dropped bool) {
 	end := f.off + f.n
 	for _, g := range r.have {
 		if g.off == f.off && g.n == f.n {
+			if g.mf != f.mf { // same bytes, conflicting "last" claims
+				*r = refReasm{total: -1}
+				return false, true
+			}
 			return false, false
 		}
 		if f.off < g.off+g.n && g.off < end {

@@ -50,8 +50,9 @@ type Config struct {
 	InboxSize int
 	// Tick is the timer wheel's resolution. Default 1ms, at least 1µs.
 	Tick time.Duration
-	// TxRetries is how many consecutive iterations a refused TX remainder
-	// is retried without progress before it is dropped. Default 8.
+	// TxRetries is how many times (once per following iteration) a refused
+	// TX remainder is retried without any progress before it is freed and
+	// counted as dropped. Default 8.
 	TxRetries int
 	// TxRetryDelay is how soon a shard with refused TX frames wants to run
 	// again: Step returns at most now+TxRetryDelay and Run parks no longer

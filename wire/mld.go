@@ -18,12 +18,15 @@ const (
 
 // MLDv2 multicast address record types (RFC 3810 section 5.2.12).
 const (
-	MLDv2ModeIsInclude       = 1
-	MLDv2ModeIsExclude       = 2
-	MLDv2ChangeToInclude     = 3 // leave (with no sources)
-	MLDv2ChangeToExclude     = 4 // join, any source (with no sources)
-	MLDv2AllowNewSources     = 5
-	MLDv2BlockOldSources     = 6
+	MLDv2ModeIsInclude   = 1
+	MLDv2ModeIsExclude   = 2
+	MLDv2ChangeToInclude = 3 // leave (with no sources)
+	MLDv2ChangeToExclude = 4 // join, any source (with no sources)
+	MLDv2AllowNewSources = 5
+	MLDv2BlockOldSources = 6
+)
+
+const (
 	mldQueryLen              = 24
 	mldv2ReportHeaderLen     = 8
 	mldv2RecordLen           = 20 // without sources or auxiliary data

@@ -1,0 +1,78 @@
+package ustack
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/ustack/ustack/ip"
+	"github.com/ustack/ustack/link"
+	"github.com/ustack/ustack/shard"
+)
+
+// ErrConfig is wrapped by every error New returns for an invalid Config.
+var ErrConfig = errors.New("ustack: invalid config")
+
+// Config configures a Stack. Link and Addr are required; every other field
+// has a documented default taken when it is left zero.
+type Config struct {
+	// Link is the frame path the stack runs on. Required. The stack owns it
+	// from New on and closes it in Close.
+	Link link.Link
+
+	// Addr is the stack's IPv4 address and the length of its connected
+	// prefix, for example 10.0.0.1/24. Required.
+	Addr netip.Prefix
+
+	// Gateway is the default router for destinations off the connected
+	// prefix; the zero value means none (only on-link hosts are reachable).
+	Gateway netip.Addr
+
+	// Polling is how the shard waits for work: shard.Adaptive (default)
+	// spins for SpinTime and then parks in the Go scheduler, shard.Busy
+	// never sleeps (one core per shard), shard.Interrupt parks at once.
+	Polling shard.Mode
+
+	// SpinTime is how long an adaptive shard spins when idle before it
+	// parks. Default shard.DefaultSpinTime.
+	SpinTime time.Duration
+
+	// Burst is the most frames moved per link call. Default shard.DefaultBurst.
+	Burst int
+
+	// IP tunes the IPv4 layer (TTL, MTU clamp, neighbour cache, fragment
+	// reassembly, ICMP rate limits). Its Addr, Gateway and MAC are filled
+	// from the fields above and the link; setting them here is an error.
+	IP ip.Config
+
+	// Clock is the stack's time source. Default: the monotonic clock. The
+	// simulator passes its virtual clock.
+	Clock shard.Clock
+
+	// Manual, when true, starts no goroutine: the caller drives the stack
+	// one loop iteration at a time with Step (the simulator does this).
+	Manual bool
+}
+
+func (c *Config) validate() error {
+	if c.Link == nil {
+		return fmt.Errorf("%w: Link is required (for example the first link of mem.Pair())", ErrConfig)
+	}
+	if !c.Addr.IsValid() {
+		return fmt.Errorf("%w: Addr is required (an IPv4 address with prefix length, such as 10.0.0.1/24)", ErrConfig)
+	}
+	if !c.Addr.Addr().Is4() {
+		return fmt.Errorf("%w: Addr %s is not IPv4 (IPv6 is not supported yet)", ErrConfig, c.Addr)
+	}
+	if c.Gateway.IsValid() && !c.Addr.Masked().Contains(c.Gateway) {
+		return fmt.Errorf("%w: Gateway %s is not inside %s", ErrConfig, c.Gateway, c.Addr.Masked())
+	}
+	if c.IP.Addr.IsValid() || c.IP.Gateway.IsValid() || c.IP.MAC != ([6]byte{}) {
+		return fmt.Errorf("%w: set Addr and Gateway on Config itself, not in Config.IP (its MAC comes from the link)", ErrConfig)
+	}
+	if c.SpinTime < 0 || c.Burst < 0 {
+		return fmt.Errorf("%w: SpinTime and Burst must not be negative", ErrConfig)
+	}
+	return nil
+}

@@ -1,0 +1,9 @@
+package ustack_test
+
+import (
+	"net/netip"
+
+	"github.com/ustack/ustack/ip"
+)
+
+func ipWithAddr() ip.Config { return ip.Config{Addr: netip.MustParsePrefix("10.0.0.1/24")} }

@@ -1,0 +1,101 @@
+package ustack
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/ustack/ustack/link"
+	"github.com/ustack/ustack/shard"
+)
+
+// handler is the shard's view of the stack: it feeds frames to the IP layer,
+// keeps one wheel timer armed at the IP layer's next deadline, and owns the
+// table of outstanding pings. Everything here runs on the shard goroutine.
+type handler struct {
+	s     *Stack
+	timer shard.Timer
+	pings map[uint32]*pingReq // key: id<<16 | seq
+	seq   uint16
+}
+
+func (h *handler) init(s *Stack) {
+	h.s = s
+	h.timer.Init(h)
+	h.pings = make(map[uint32]*pingReq)
+	s.host.SetEchoReplyHandler(h)
+	s.host.SetNeighFailureHandler(h)
+}
+
+func (h *handler) Input(now time.Duration, b *link.Buf, tx *shard.TX) {
+	h.s.host.Input(now, b, tx)
+}
+
+// EndBurst re-arms the IP layer's timer when its deadline moved; it runs
+// after input, tasks and timers, so it sees every change of the iteration.
+func (h *handler) EndBurst(now time.Duration, tx *shard.TX) {
+	d, ok := h.s.host.NextDeadline()
+	switch {
+	case !ok:
+		if h.timer.Armed() {
+			h.s.shard.Wheel().Cancel(&h.timer)
+		}
+	case !h.timer.Armed() || h.timer.When() != d:
+		h.s.shard.Wheel().Arm(&h.timer, d)
+	}
+}
+
+func (h *handler) OnTimer(now time.Duration, tx *shard.TX) { h.s.host.Tick(now, tx) }
+
+// funcTask runs a function on the shard and reports when it has.
+type funcTask struct {
+	f    func(now time.Duration, tx *shard.TX)
+	done chan struct{}
+}
+
+func (t *funcTask) Run(now time.Duration, tx *shard.TX) {
+	t.f(now, tx)
+	close(t.done)
+}
+
+// do runs f on the shard goroutine and waits for it. For a Manual stack the
+// caller is the goroutine that drives the shard, so f runs right away.
+func (s *Stack) do(ctx context.Context, f func(now time.Duration, tx *shard.TX)) error {
+	select {
+	case <-s.closed:
+		return ErrClosed
+	default:
+	}
+	if s.cfg.Manual {
+		f(s.shard.Config().Clock.Now(), s.shard.TX())
+		return nil
+	}
+	t := &funcTask{f: f, done: make(chan struct{})}
+	for !s.shard.Submit(t) {
+		// The inbox is full: the shard is busy draining it.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.closed:
+			return ErrClosed
+		case <-time.After(50 * time.Microsecond):
+		}
+	}
+	select {
+	case <-t.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.closed:
+		return ErrClosed
+	}
+}
+
+// nextHopOf is the neighbour a packet to dst goes to, for matching ARP
+// failures to the requests they doom.
+func (h *handler) nextHopOf(dst netip.Addr) netip.Addr {
+	if hop, err := h.s.host.NextHop(dst); err == nil {
+		return hop
+	}
+	return dst
+}

@@ -357,3 +357,60 @@ func TestNeighEviction(t *testing.T) {
 		t.Fatal("eviction not counted")
 	}
 }
+
+// retrier re-sends to fresh neighbours from inside the failure callback,
+// changing the table while Tick is scanning it.
+type retrier struct {
+	h    *Host
+	out  *collector
+	next int
+}
+
+func (r *retrier) NeighFailed(now time.Duration, a netip.Addr) {
+	for range 3 {
+		if r.next >= 40 {
+			return
+		}
+		r.next++
+		dst := netip.AddrFrom4([4]byte{10, 0, 0, byte(100 + r.next)})
+		b := r.out.pool.Get()
+		b.Extend(8)
+		r.h.Output(now, dst, 17, b, r.out)
+	}
+}
+
+// Every entry with a timer keeps NextDeadline at or before it, even when
+// callbacks change the table during Tick; in the end all fail and every
+// queued buffer is freed.
+func TestNeighTimersSurviveCallbacks(t *testing.T) {
+	c := newCollector(t)
+	h := hostA(t, func(c *Config) { c.Neigh.CacheSize = 8 })
+	r := &retrier{h: h, out: c}
+	h.SetNeighFailureHandler(r)
+	for i := range 5 {
+		h.Output(0, netip.AddrFrom4([4]byte{10, 0, 0, byte(50 + i)}), 17, bufOf(t, c.pool, make([]byte, 8)), c)
+	}
+	now := time.Duration(0)
+	for step := 0; step < 1000; step++ {
+		d, ok := h.NextDeadline()
+		for i := range h.neigh.slots {
+			e := &h.neigh.slots[i]
+			if e.inUse && (e.state == NeighIncomplete || e.state == NeighDelay || e.state == NeighProbe) && (!ok || d > e.timer) {
+				t.Fatalf("step %d: entry %v (%v) due %v but deadline %v %v", step, addrOf(e.addr), e.state, e.timer, d, ok)
+			}
+		}
+		if !ok {
+			break
+		}
+		now = max(now, d)
+		h.Tick(now, c)
+		c.take()
+	}
+	if r.next != 40 {
+		t.Fatalf("%d retries", r.next)
+	}
+	if h.pendTotal != 0 {
+		t.Fatalf("%d packets still queued", h.pendTotal)
+	}
+	checkPool(t, c.pool, 0)
+}

@@ -296,3 +296,23 @@ func TestEchoReplyFragmented(t *testing.T) {
 	}
 	checkPool(t, c.pool, 0)
 }
+
+// Pinging our own address answers through the loopback queue.
+func TestPingSelf(t *testing.T) {
+	c := newCollector(t)
+	h := hostA(t, nil)
+	var r replies
+	h.SetEchoReplyHandler(&r)
+	if err := h.Ping(0, addrA, 1, 2, []byte("me"), c); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		if d, ok := h.NextDeadline(); ok {
+			h.Tick(d, c)
+		}
+	}
+	if len(r.id) != 1 || r.from[0] != addrA || string(r.data[0]) != "me" || len(c.take()) != 0 {
+		t.Fatalf("replies %+v", r)
+	}
+	checkPool(t, c.pool, 0)
+}

@@ -20,6 +20,7 @@ type fakeLink struct {
 	armed  chan<- struct{}
 	onSent chan struct{} // if set, signalled (non-blocking) after each Send that took frames
 	fd     int
+	notify func() // called after inject queues frames
 }
 
 func newFakeLink(poolCount int) *fakeLink {
@@ -49,6 +50,9 @@ func (l *fakeLink) inject(bs ...*link.Buf) {
 	c := l.armed
 	l.armed = nil
 	l.mu.Unlock()
+	if l.notify != nil {
+		l.notify()
+	}
 	if c != nil {
 		select {
 		case c <- struct{}{}:

@@ -19,6 +19,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"version", "print the ustack version and build information", runVersion},
+		{"ping", "ping a second userspace stack over the in-memory link (no root needed)", runPing},
 		{"help", "show this help, or help for one command", nil},
 	}
 }

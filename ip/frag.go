@@ -258,6 +258,9 @@ func (h *Host) assemble(s *fragSlot) *link.Buf {
 		b = next
 	}
 	s.head = first.Next // nil: first now belongs to the caller
+	// A link's checksum verdict on the first fragment says nothing about
+	// the whole datagram.
+	first.Flags &^= link.FlagCsumValid
 	h.frag.mem -= s.mem
 	h.frag.busy--
 	*s = fragSlot{}

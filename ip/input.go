@@ -214,6 +214,7 @@ func (h *Host) icmpErrorIn(now time.Duration, m wire.ICMPv4) {
 func (h *Host) echoReply(now time.Duration, b *link.Buf, ip wire.IPv4, out Output) {
 	src, tos := ip.Src(), ip.TOS()
 	b.TrimFront(ip.HeaderLen())
+	b.Flags, b.GSOSize = 0, 0 // received-frame metadata means nothing on the way out
 	m := b.Bytes()
 	old := uint16(m[0])<<8 | uint16(m[1])
 	m[0], m[1] = wire.ICMPv4EchoReply, 0

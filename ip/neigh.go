@@ -452,6 +452,7 @@ func (h *Host) replyARP(b *link.Buf, a wire.ARP, out Output) bool {
 	if b.Prepend(wire.EthernetHeaderLen) == nil || !b.SetLen(wire.EthernetHeaderLen+wire.ARPLen) {
 		return false
 	}
+	b.Flags, b.GSOSize = 0, 0
 	p := b.Bytes()
 	wire.PutEthernet(p, sha, h.mac, wire.EtherTypeARP)
 	wire.PutARP(p[wire.EthernetHeaderLen:], wire.ARPReply, h.mac, h.addr, sha, spa)

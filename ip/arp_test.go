@@ -414,3 +414,32 @@ func TestNeighTimersSurviveCallbacks(t *testing.T) {
 	}
 	checkPool(t, c.pool, 0)
 }
+
+func TestNeighbours(t *testing.T) {
+	c := newCollector(t)
+	h := hostA(t, nil)
+	learnB(t, h, time.Second, c)
+	h.Output(2*time.Second, addrGW, 17, bufOf(t, c.pool, make([]byte, 8)), c)
+	got := h.Neighbours(nil)
+	if len(got) != 2 {
+		t.Fatalf("%d entries", len(got))
+	}
+	for _, n := range got {
+		switch n.Addr {
+		case addrB:
+			if n.State != NeighReachable || n.MAC != [6]byte(macB) || n.Confirmed != time.Second {
+				t.Fatalf("B: %+v", n)
+			}
+		case addrGW:
+			if n.State != NeighIncomplete || n.Queued != 1 || n.Probes != 1 || n.Used != 2*time.Second {
+				t.Fatalf("gateway: %+v", n)
+			}
+		default:
+			t.Fatalf("unexpected %+v", n)
+		}
+	}
+	buf := make([]NeighInfo, 0, 8)
+	if a := testing.AllocsPerRun(10, func() { buf = h.Neighbours(buf[:0]) }); a != 0 {
+		t.Fatalf("%v allocs", a)
+	}
+}

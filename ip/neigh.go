@@ -462,3 +462,30 @@ func (h *Host) replyARP(b *link.Buf, a wire.ARP, out Output) bool {
 	out.Send(b)
 	return true
 }
+
+// NeighInfo describes one neighbour cache entry (like `ip neigh`).
+type NeighInfo struct {
+	Addr      netip.Addr
+	MAC       [6]byte // zero while INCOMPLETE
+	State     NeighState
+	Probes    int           // requests or probes sent in the current INCOMPLETE/PROBE round
+	Queued    int           // packets waiting for resolution
+	Confirmed time.Duration // last confirmation of reachability
+	Used      time.Duration // last use
+}
+
+// Neighbours appends the neighbour cache's entries to dst and returns it;
+// with enough capacity in dst it allocates nothing. Order is unspecified.
+func (h *Host) Neighbours(dst []NeighInfo) []NeighInfo {
+	for i := range h.neigh.slots {
+		e := &h.neigh.slots[i]
+		if !e.inUse {
+			continue
+		}
+		dst = append(dst, NeighInfo{
+			Addr: addrOf(e.addr), MAC: e.mac, State: e.state, Probes: int(e.probes),
+			Queued: e.npend, Confirmed: e.confirmed, Used: e.used,
+		})
+	}
+	return dst
+}

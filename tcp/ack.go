@@ -10,21 +10,23 @@ import (
 // processAck is the ESTABLISHED ACK processing of RFC 9293 §3.10.7.4
 // (fifth), shared by the states that still have data in flight: it moves
 // SND.UNA, frees acknowledged ring space, takes RTT samples (RFC 6298,
-// Karn, RFC 7323 §4.1), drives congestion control and NewReno recovery
-// (RFC 5681, RFC 6582), and updates the send window (SND.WL1/WL2 rule).
+// Karn, RFC 7323 §4.1), updates the SACK scoreboard and the send window
+// (SND.WL1/WL2 rule), and drives congestion control and loss recovery
+// (RFC 5681, RFC 6582, RFC 6675, RFC 6937).
 func (c *Conn) processAck(now time.Duration, seg *Segment, out Output) {
 	ack := seg.Ack
 	prevWnd := c.sndWnd
 	newWnd := uint32(seg.Window) << c.sndWscale
+	newlySacked := c.updateSACK(seg)
+	acked := uint32(0)
+	dup := false
 	switch {
 	case ack.GreaterThan(c.sndUna):
-		c.ackNewData(now, seg, out)
+		acked = c.ackNewData(now, seg)
 	case ack == c.sndUna:
 		c.cnt.TCPPureAcks += b2u(len(seg.Payload) == 0)
-		if len(seg.Payload) == 0 && !seg.has(flagFIN) && !seg.has(flagSYN) &&
-			newWnd == prevWnd && c.sndMax != c.sndUna {
-			c.dupAck(now, seg, out)
-		}
+		dup = c.sndMax != c.sndUna && (newlySacked > 0 ||
+			len(seg.Payload) == 0 && !seg.has(flagFIN) && !seg.has(flagSYN) && newWnd == prevWnd)
 	}
 	// Window update (RFC 9293 §3.10.7.4: if SND.WL1 < SEG.SEQ or
 	// (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)).
@@ -38,6 +40,12 @@ func (c *Conn) processAck(now time.Duration, seg *Segment, out Output) {
 			c.persistShift = 0
 		}
 	}
+	switch {
+	case acked > 0:
+		c.afterAckNewData(now, out, acked, newlySacked)
+	case dup:
+		c.dupAck(now, out, newlySacked)
+	}
 }
 
 func b2u(b bool) uint64 {
@@ -47,8 +55,9 @@ func b2u(b bool) uint64 {
 	return 0
 }
 
-// ackNewData handles SND.UNA < SEG.ACK <= SND.MAX.
-func (c *Conn) ackNewData(now time.Duration, seg *Segment, out Output) {
+// ackNewData does the bookkeeping for SND.UNA < SEG.ACK <= SND.MAX and
+// returns the bytes newly acknowledged.
+func (c *Conn) ackNewData(now time.Duration, seg *Segment) uint32 {
 	ack := seg.Ack
 	acked := uint32(ack.Sub(c.sndUna))
 	c.cnt.TCPHPAcks++
@@ -78,36 +87,43 @@ func (c *Conn) ackNewData(now time.Duration, seg *Segment, out Output) {
 	if c.sndNxt.LessThan(c.sndUna) {
 		c.sndNxt = c.sndUna
 	}
+	c.sb.trim(ack)
 	c.retries = 0
 	c.firstRtxTime = 0
 	c.sndUnaTime = now
 	c.persistShift = 0
-	inFlight := int(c.sndMax.Sub(c.sndUna))
-
-	switch {
-	case c.inRecovery && ack.LessThan(c.recover):
-		// Partial ACK (RFC 6582 §3.2 step 5): resend the next hole,
-		// deflate by what was acknowledged (adding back one segment),
-		// reset the timer.
-		c.inflate = uint32(max(int(c.inflate)-int(acked), 0)) + uint32(c.sndMSS)
-		c.retransmitHead(now, out)
-		c.armRTO(now)
-	case c.inRecovery:
-		// Full ACK: leave recovery (step 6).
-		c.inRecovery = false
-		c.dupAcks = 0
-		c.inflate = 0
-		c.cc.OnRecoveryExit(now)
-	default:
-		c.dupAcks = 0
-		appLimited := !cc.CwndLimited(c.cc.Cwnd(), inFlight+int(acked), c.cc.InSlowStart(), c.cwndFull)
-		c.cc.OnAck(int(acked), c.rtt.SRTT(), inFlight, now, appLimited)
-	}
 	if c.rtoRecover && ack.GreaterThanEq(c.recover) {
 		c.rtoRecover = false
 	}
-	// RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else
-	// restart it.
+	return acked
+}
+
+// afterAckNewData runs congestion control and recovery for an ACK that
+// advanced SND.UNA, then re-arms or stops the retransmission timer (RFC
+// 6298 §5.2/5.3).
+func (c *Conn) afterAckNewData(now time.Duration, out Output, acked, newlySacked uint32) {
+	inFlight := int(c.sndMax.Sub(c.sndUna))
+	switch {
+	case c.inRecovery && c.sndUna.LessThan(c.recover):
+		// Partial ACK (RFC 6582 §3.2 step 5): the next hole is lost too.
+		if !c.sackOK {
+			c.renoSacked = max(c.renoSacked-int(acked)/max(c.sndMSS, 1), 0)
+		}
+		c.recoverySend(now, out, int(acked+newlySacked))
+	case c.inRecovery:
+		// Full ACK: leave recovery (step 6); cwnd = ssthresh.
+		c.inRecovery = false
+		c.dupAcks, c.renoSacked = 0, 0
+		c.cc.OnRecoveryExit(now)
+	default:
+		c.dupAcks, c.renoSacked = 0, 0
+		appLimited := !cc.CwndLimited(c.cc.Cwnd(), inFlight+int(acked), c.cc.InSlowStart(), c.cwndFull)
+		c.cc.OnAck(int(acked+newlySacked), c.rtt.SRTT(), inFlight, now, appLimited)
+		if c.timeToRecover() && c.sndUna.GreaterThan(c.recover) && c.sndMax != c.sndUna {
+			c.enterRecovery(now)
+			c.recoverySend(now, out, int(newlySacked))
+		}
+	}
 	if c.sndUna == c.sndMax {
 		c.disarm(timerRTX)
 	} else if !c.inRecovery {
@@ -115,26 +131,21 @@ func (c *Conn) ackNewData(now time.Duration, seg *Segment, out Output) {
 	}
 }
 
-// dupAck counts a duplicate ACK (RFC 5681 §2) and starts fast retransmit
-// and NewReno recovery at the threshold (RFC 6582 §3.2 steps 1-4).
-func (c *Conn) dupAck(now time.Duration, seg *Segment, out Output) {
+// dupAck counts a duplicate ACK (RFC 5681 §2; with SACK, any ACK that
+// SACKs new data) and starts fast retransmit and recovery when it is time
+// (RFC 6582 §3.2 step 2: not for losses from before the last recovery).
+func (c *Conn) dupAck(now time.Duration, out Output, newlySacked uint32) {
 	c.dupAcks++
-	inFlight := int(c.sndMax.Sub(c.sndUna))
+	delivered := int(newlySacked)
+	if !c.sackOK {
+		c.renoSacked++
+		delivered = c.sndMSS
+	}
 	switch {
 	case c.inRecovery:
-		// Step 4: each further dupack means a segment left the network
-		// (window inflation).
-		c.inflate += uint32(c.sndMSS)
-	case c.dupAcks == c.cfg.ReorderingThreshold:
-		// Step 2: only if this loss is not from the previous window.
-		if c.sndUna.GreaterThan(c.recover) {
-			c.inRecovery = true
-			c.recover = c.sndMax
-			c.cnt.TCPFastRetrans++
-			c.cc.OnCongestion(cc.FastRetransmit, inFlight, now)
-			c.inflate = uint32(c.cfg.ReorderingThreshold * c.sndMSS)
-			c.retransmitHead(now, out)
-			c.armRTO(now)
-		}
+		c.recoverySend(now, out, delivered)
+	case c.timeToRecover() && c.sndUna.GreaterThan(c.recover):
+		c.enterRecovery(now)
+		c.recoverySend(now, out, delivered)
 	}
 }

@@ -67,8 +67,11 @@ type Conn struct {
 	rttSeq     seqnum.Value
 	rttStart   time.Duration
 	cc         cc.Algorithm
-	inflate    uint32 // NewReno window inflation during fast recovery, bytes
-	cwndFull   bool   // the last push stopped on the congestion window
+	prr        cc.PRR
+	sb         scoreboard
+	rtxNext    seqnum.Value // recovery: next sequence number to consider resending
+	renoSacked int          // recovery without SACK: segments known to have left
+	cwndFull   bool         // the last push stopped on the congestion window
 	dupAcks    int
 	inRecovery bool
 	recover    seqnum.Value

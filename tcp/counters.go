@@ -30,7 +30,9 @@ type Counters struct {
 	DelayedACKs            uint64 // delayed-ACK timer expirations that sent an ACK
 	DelayedACKLost         uint64 // duplicate data received: our ACK was lost
 	TCPTimeouts            uint64 // RTO expirations
-	TCPFastRetrans         uint64 // fast retransmits
+	TCPFastRetrans         uint64 // segments retransmitted during fast recovery
+	TCPSackRecovery        uint64 // recoveries started with SACK information
+	TCPRenoRecovery        uint64 // recoveries started from duplicate ACKs alone
 	TCPLostRetransmit      uint64 // retransmissions lost again (RTO during recovery)
 	TCPLossUndo            uint64
 	TCPPureAcks            uint64 // ACKs without data received

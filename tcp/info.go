@@ -25,6 +25,7 @@ type Info struct {
 	TotalRetrans                                       uint64
 	Retransmits                                        int // current RTO/SYN retry count
 	Lost                                               uint32
+	Sacked                                             uint32 // bytes SACKed above SND.UNA
 	DupAcks                                            int
 	InRecovery                                         bool
 	Probes                                             int
@@ -67,6 +68,7 @@ func (c *Conn) Info() Info {
 		TotalRetrans:      c.totalRetrans,
 		Retransmits:       c.retries,
 		Lost:              c.lost,
+		Sacked:            c.sb.sacked,
 		DupAcks:           c.dupAcks,
 		InRecovery:        c.inRecovery,
 		Probes:            c.probes,

@@ -119,7 +119,7 @@ func (c *Conn) finSent() bool {
 // sendWindowEnd is the first sequence number beyond what the peer's window
 // and the congestion window allow.
 func (c *Conn) sendWindowEnd() seqnum.Value {
-	w := min(c.sndWnd, c.cwnd()+c.inflate)
+	w := min(c.sndWnd, c.cwnd())
 	return c.sndUna.Add(seqnum.Size(w))
 }
 
@@ -128,8 +128,8 @@ func (c *Conn) sendWindowEnd() seqnum.Value {
 // (RFC 9293 §3.8.6.2.1), Nagle with Minshall's refinement (as Linux) and
 // cork. It arms the persist timer when a zero window blocks everything.
 func (c *Conn) push(now time.Duration, out Output) {
-	if !c.canSendData() {
-		return
+	if !c.canSendData() || c.inRecovery {
+		return // in recovery PRR decides (recoverySend)
 	}
 	mss := c.sndMSS
 	c.cwndFull = false
@@ -155,11 +155,11 @@ func (c *Conn) push(now time.Duration, out Output) {
 		n := min(avail, mss)
 		if usable < n {
 			if usable <= 0 {
-				c.cwndFull = c.sndWnd >= c.cwnd()+c.inflate
+				c.cwndFull = c.sndWnd >= c.cwnd()
 				c.armPersistIfIdle(now)
 				return
 			}
-			rwndLimited := c.sndWnd < c.cwnd()+c.inflate
+			rwndLimited := c.sndWnd < c.cwnd()
 			c.cwndFull = !rwndLimited
 			if rwndLimited && usable < mss && uint32(usable) < c.maxSndWnd/2 {
 				// Sender SWS avoidance: wait for a bigger window.
@@ -171,6 +171,16 @@ func (c *Conn) push(now time.Duration, out Output) {
 				return
 			}
 			n = usable
+		}
+		if c.sndNxt.LessThan(c.sndMax) {
+			// Resending after an RTO: skip what the peer SACKed.
+			if skip := c.sb.skip(c.sndNxt); skip != c.sndNxt {
+				c.sndNxt = seqnum.Min(skip, c.sndMax)
+				continue
+			}
+			if hole, ok := c.sb.holeEnd(c.sndNxt); ok && hole.Sub(c.sndNxt) < seqnum.Size(n) {
+				n = int(hole.Sub(c.sndNxt))
+			}
 		}
 		last := n == avail
 		if n < mss && c.sndNxt.GreaterThanEq(c.sndMax) {

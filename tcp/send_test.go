@@ -281,3 +281,40 @@ func TestWriteDuringHandshake(t *testing.T) {
 	h.out("ESTABLISHED --> <SEQ=101><ACK=301><CTL=PSH,ACK><LEN=10>")
 	h.none()
 }
+
+// SACK-based recovery (RFC 6675 with PRR, RFC 6937): two holes in one
+// window are both resent within the first round trip of recovery, before
+// any partial ACK; SACKed data is never resent.
+func TestSACKRecovery(t *testing.T) {
+	cfg := testConfig()
+	cfg.CongestionControl = "newreno"
+	h := newHarness(t, cfg)
+	h.established("<MSS=1460><SACKOK>")
+	h.write(10 * 1460)
+	for i := 0; i < 10; i++ {
+		h.out("<SEQ=" + itoa(101+1460*uint32(i)) + "><LEN=1460>")
+	}
+	// Segments 2 (1561) and 4 (4481) are lost.
+	h.in("<SEQ=301><ACK=1561><CTL=ACK>")
+	h.in("<SEQ=301><ACK=1561><CTL=ACK><SACK=3021-4481>")
+	h.in("<SEQ=301><ACK=1561><CTL=ACK><SACK=5941-7401,3021-4481>")
+	h.none()
+	h.in("<SEQ=301><ACK=1561><CTL=ACK><SACK=5941-8861,3021-4481>")
+	h.out("<SEQ=1561><LEN=1460>")
+	if in := h.c.Info(); !in.InRecovery || in.Sacked != 3*1460 {
+		t.Fatalf("recovery %+v", in)
+	}
+	h.in("<SEQ=301><ACK=1561><CTL=ACK><SACK=5941-10321,3021-4481>")
+	h.out("<SEQ=4481><LEN=1460>")
+	h.in("<SEQ=301><ACK=1561><CTL=ACK><SACK=5941-11781,3021-4481>")
+	h.in("<SEQ=301><ACK=1561><CTL=ACK><SACK=5941-13241,3021-4481>")
+	h.in("<SEQ=301><ACK=1561><CTL=ACK><SACK=5941-14701,3021-4481>")
+	h.none()
+	h.in("<SEQ=301><ACK=4481><CTL=ACK><SACK=5941-14701>")
+	h.none()
+	h.in("<SEQ=301><ACK=14701><CTL=ACK>")
+	in := h.c.Info()
+	if in.InRecovery || in.Cwnd != in.Ssthresh || in.Sacked != 0 || h.c.cnt.TCPSackRecovery != 1 || h.c.cnt.TCPFastRetrans != 2 {
+		t.Fatalf("after recovery %+v %+v", in, *h.c.cnt)
+	}
+}

@@ -160,11 +160,16 @@ func (c *Conn) onRTO(now time.Duration, out Output) {
 		ev = cc.RepeatedRTO
 	}
 	c.cc.OnCongestion(ev, int(c.sndMax.Sub(c.sndUna)), now)
-	c.inflate = 0
+	c.rtxNext = c.sndUna
+	// RFC 2018 §8: the peer may have reneged; forget what it SACKed.
+	c.sb.reset()
 	c.rtt.Backoff()
 	c.retries++
+	if c.inRecovery {
+		c.cc.OnRecoveryExit(now)
+	}
 	c.inRecovery = false
-	c.dupAcks = 0
+	c.dupAcks, c.renoSacked = 0, 0
 	c.recover = c.sndMax
 	c.rtoRecover = true
 	c.rttPending = false // Karn

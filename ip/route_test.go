@@ -2,8 +2,11 @@ package ip
 
 import (
 	"errors"
+	"github.com/ustack/ustack/link"
+	"github.com/ustack/ustack/wire"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 func TestRouting(t *testing.T) {
@@ -71,4 +74,88 @@ func TestOutputRoutesThroughGatewayOrOnLink(t *testing.T) {
 	}
 	// The two queued packets are still held by h.
 	checkPool(t, c.pool, 2)
+}
+
+// Broadcast and multicast destinations need no ARP.
+func TestOutputBroadcastMulticast(t *testing.T) {
+	c := newCollector(t)
+	h := hostA(t, nil)
+	for _, tc := range []struct {
+		dst string
+		mac wire.MAC
+	}{
+		{"255.255.255.255", wire.BroadcastMAC()},
+		{"10.0.0.255", wire.BroadcastMAC()},
+		{"224.0.0.251", wire.MAC{0x01, 0, 0x5e, 0, 0, 0xfb}},
+		{"239.129.2.3", wire.MAC{0x01, 0, 0x5e, 0x01, 2, 3}},
+	} {
+		if err := h.Output(0, netip.MustParseAddr(tc.dst), 17, bufOf(t, c.pool, make([]byte, 8)), c); err != nil {
+			t.Fatal(err)
+		}
+		f := c.take()
+		if len(f) != 1 {
+			t.Fatalf("%s: %d frames", tc.dst, len(f))
+		}
+		if e, ip := parseSent(t, f[0]); e.Dst() != tc.mac || ip.Dst().String() != tc.dst {
+			t.Fatalf("%s: sent to %v", tc.dst, e.Dst())
+		}
+	}
+	if h.neigh.count != 0 {
+		t.Fatal("neighbour entries made for broadcast/multicast")
+	}
+	checkPool(t, c.pool, 0)
+}
+
+func TestOutputErrors(t *testing.T) {
+	c := newCollector(t)
+	h := hostA(t, nil)
+	if err := h.Output(0, netip.MustParseAddr("::1"), 17, bufOf(t, c.pool, make([]byte, 8)), c); !errors.Is(err, ErrBadAddress) {
+		t.Fatalf("IPv6 destination: %v", err)
+	}
+	if err := h.Output(0, netip.IPv4Unspecified(), 17, bufOf(t, c.pool, make([]byte, 8)), c); !errors.Is(err, ErrBadAddress) {
+		t.Fatalf("0.0.0.0: %v", err)
+	}
+	// No headroom left for the IPv4 header.
+	b := bufOf(t, c.pool, make([]byte, 8))
+	b.Prepend(b.Headroom())
+	if err := h.Output(0, addrB, 17, b, c); !errors.Is(err, ErrNoBuffer) {
+		t.Fatalf("no headroom: %v", err)
+	}
+	// Ping data larger than a buffer.
+	if err := h.Ping(0, addrB, 1, 1, make([]byte, 4096), c); !errors.Is(err, ErrNoBuffer) {
+		t.Fatalf("huge ping: %v", err)
+	}
+	checkPool(t, c.pool, 0)
+	// Fragmenting with too few buffers: nothing is sent, all is freed.
+	small := &collector{pool: link.MustPool(link.PoolConfig{Count: 3})}
+	m := hostA(t, func(c *Config) { c.MTU = 576 })
+	learnB(t, m, 0, small)
+	small.take()
+	err := m.Output(0, addrB, 17, bufOf(t, small.pool, make([]byte, 1800)), small)
+	if !errors.Is(err, ErrNoBuffer) || len(small.take()) != 0 || m.Counters().FragFails != 1 {
+		t.Fatalf("fragmenting without buffers: %v", err)
+	}
+	checkPool(t, small.pool, 0)
+	// An empty pool: Ping fails, ARP cannot be sent but resolution goes on.
+	var held []*link.Buf
+	for b := small.pool.Get(); b != nil; b = small.pool.Get() {
+		held = append(held, b)
+	}
+	if err := m.Ping(0, addrB, 1, 1, nil, small); !errors.Is(err, ErrNoBuffer) {
+		t.Fatalf("empty pool ping: %v", err)
+	}
+	last := held[len(held)-1]
+	held = held[:len(held)-1]
+	last.Extend(8)
+	m.Output(0, addrGW, 17, last, small) // ARP request has no buffer
+	if m.NeighState(addrGW) != NeighIncomplete || len(small.take()) != 0 {
+		t.Fatal("resolution did not start")
+	}
+	for _, b := range held {
+		b.Free()
+	}
+	m.Tick(time.Second, small) // the retransmission gets a buffer
+	if f := small.take(); len(f) != 1 || arpTarget(t, f[0]) != addrGW {
+		t.Fatal("ARP request not retransmitted")
+	}
 }

@@ -2,11 +2,12 @@ package ip
 
 import (
 	"errors"
-	"github.com/ustack/ustack/link"
-	"github.com/ustack/ustack/wire"
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/ustack/ustack/link"
+	"github.com/ustack/ustack/wire"
 )
 
 func TestRouting(t *testing.T) {

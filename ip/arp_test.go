@@ -443,3 +443,29 @@ func TestNeighbours(t *testing.T) {
 		t.Fatalf("%v allocs", a)
 	}
 }
+
+// An entry that is learnt and never used again ages to STALE and is
+// collected.
+func TestNeighAgesOut(t *testing.T) {
+	c := newCollector(t)
+	h := hostA(t, nil)
+	learnB(t, h, 0, c)
+	now := time.Duration(0)
+	for h.NeighState(addrB) != NeighNone && now < 10*time.Minute {
+		d, ok := h.NextDeadline()
+		if !ok {
+			t.Fatal("no deadline with a non-empty cache")
+		}
+		now = max(now, d)
+		h.Tick(now, c)
+		if s := h.NeighState(addrB); now >= 30*time.Second && s == NeighReachable {
+			t.Fatalf("still REACHABLE at %v", now)
+		}
+	}
+	if now > 2*time.Minute || h.Counters().NeighGC != 1 {
+		t.Fatalf("collected at %v, NeighGC %d", now, h.Counters().NeighGC)
+	}
+	if _, ok := h.NextDeadline(); ok {
+		t.Fatal("deadline armed with an empty cache")
+	}
+}

@@ -263,6 +263,9 @@ func (h *Host) neighTick(now time.Duration, out Output) {
 		if !e.inUse {
 			continue
 		}
+		if e.state == NeighReachable && now-e.confirmed >= nc.ReachableTime {
+			e.state = NeighStale // aged out (otherwise noticed lazily on use)
+		}
 		if gc && (e.state == NeighStale || e.state == NeighFailed) && now-e.used >= nc.StaleTime {
 			t.remove(e.addr)
 			h.c.NeighGC++

@@ -36,8 +36,9 @@ type Config struct {
 	// data). Default 262144.
 	SndBuf int
 	// InitRcvWnd is the most window advertised before the receive window
-	// has grown (Linux rcv_ssthresh start; SYN windows are also clamped to
-	// 65535). Default 65535.
+	// has grown (Linux rcv_ssthresh start), rounded down to whole segments
+	// as Linux does: 65535 gives 64240 with a 1460-byte MSS, the window of
+	// a Linux SYN. Default 65535.
 	InitRcvWnd int
 
 	// DisableTimestamps turns off RFC 7323 timestamps (Linux tcp_timestamps).

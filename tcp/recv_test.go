@@ -89,6 +89,7 @@ func TestZeroWindowAndUpdate(t *testing.T) {
 	cfg := testConfig()
 	cfg.RcvBuf = 4096
 	cfg.InitRcvWnd = 4096
+	cfg.MSS = 1024
 	h := newHarness(t, cfg)
 	h.dial()
 	h.out("<SEQ=100><CTL=SYN><WND=4096>")

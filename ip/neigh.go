@@ -12,6 +12,7 @@ import (
 // (NeighNone when there is none). A sockets layer asks it for the next hop
 // (see NextHop) to tell "host unreachable" from "still resolving".
 func (h *Host) NeighState(addr netip.Addr) NeighState {
+	addr = addr.Unmap()
 	if !addr.Is4() {
 		return NeighNone
 	}
@@ -24,6 +25,7 @@ func (h *Host) NeighState(addr netip.Addr) NeighState {
 
 // NeighMAC returns addr's link-layer address when its entry has one.
 func (h *Host) NeighMAC(addr netip.Addr) ([6]byte, bool) {
+	addr = addr.Unmap()
 	if !addr.Is4() {
 		return [6]byte{}, false
 	}
@@ -38,6 +40,7 @@ func (h *Host) NeighMAC(addr netip.Addr) ([6]byte, bool) {
 // is reachable (RFC 4861 7.3.1: TCP saw new data acknowledged), moving a
 // STALE, DELAY or PROBE entry back to REACHABLE without probing.
 func (h *Host) ConfirmNeigh(now time.Duration, addr netip.Addr) {
+	addr = addr.Unmap()
 	if !addr.Is4() {
 		return
 	}

@@ -51,6 +51,7 @@ func (h *Host) Output(now time.Duration, dst netip.Addr, proto uint8, b *link.Bu
 // later through the NeighFailureHandler and ICMPErrorHandler.
 func (h *Host) OutputOpts(now time.Duration, dst netip.Addr, proto uint8, b *link.Buf, o Opts, out Output) error {
 	h.c.OutRequests++
+	dst = dst.Unmap() // accept IPv4-mapped IPv6 from dual-stack callers
 	if !dst.Is4() {
 		h.c.OutDiscards++
 		b.Free()

@@ -61,6 +61,7 @@ func (t *table) lookup(dst uint32) (nextHop uint32, ok bool) {
 // NextHop returns the neighbour a packet to dst is sent to: dst itself
 // when it is on-link, else the gateway of the longest matching route.
 func (h *Host) NextHop(dst netip.Addr) (netip.Addr, error) {
+	dst = dst.Unmap()
 	if !dst.Is4() {
 		return netip.Addr{}, fmt.Errorf("%w: %v is not IPv4", ErrBadAddress, dst)
 	}

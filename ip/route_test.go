@@ -160,3 +160,18 @@ func TestOutputErrors(t *testing.T) {
 		t.Fatal("ARP request not retransmitted")
 	}
 }
+
+func TestMappedAddressesAccepted(t *testing.T) {
+	c := newCollector(t)
+	h := hostA(t, nil)
+	mapped := netip.AddrFrom16(addrB.As16())
+	if nh, err := h.NextHop(mapped); err != nil || nh != addrB {
+		t.Fatalf("NextHop(%v) = %v, %v", mapped, nh, err)
+	}
+	if err := h.Output(0, mapped, 17, bufOf(t, c.pool, make([]byte, 8)), c); err != nil {
+		t.Fatal(err)
+	}
+	if h.NeighState(mapped) != NeighIncomplete {
+		t.Fatal("NeighState(mapped)")
+	}
+}

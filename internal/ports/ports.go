@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 
-	"github.com/ustack/ustack/tcp/internal/siphash"
+	"github.com/ustack/ustack/internal/siphash"
 )
 
 // Defaults for Config.

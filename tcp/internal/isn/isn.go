@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/ustack/ustack/tcp/internal/siphash"
+	"github.com/ustack/ustack/internal/siphash"
 	"github.com/ustack/ustack/tcp/seqnum"
 )
 

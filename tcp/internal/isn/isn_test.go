@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ustack/ustack/tcp/internal/siphash"
+	"github.com/ustack/ustack/internal/siphash"
 	"github.com/ustack/ustack/tcp/seqnum"
 )
 

@@ -6,7 +6,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/ustack/ustack/tcp/internal/siphash"
+	"github.com/ustack/ustack/internal/siphash"
 )
 
 // Tuple is a connection's address pair, the listener's side as Local.

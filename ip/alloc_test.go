@@ -116,3 +116,37 @@ func BenchmarkOutput(b *testing.B) {
 		h.Output(time.Second, addrB, 17, buf, out)
 	}
 }
+
+// Reassembly, outbound fragmentation and ARP answering allocate nothing
+// either.
+func TestAllocsFragmentsAndARP(t *testing.T) {
+	h, out := allocSetup(t)
+	h.Register(17, &nopTransport{})
+	payload := pattern(3000)
+	f1 := fragFrame(1, payload, frag{0, 1000, true})
+	f2 := fragFrame(1, payload, frag{1000, 800, false})
+	arpReq := eth(wire.BroadcastMAC(), macB, wire.EtherTypeARP, arpPkt(wire.ARPRequest, macB, addrB, wire.MAC{}, addrA))
+	in := func(f []byte) {
+		b := out.pool.Get()
+		copy(b.Extend(len(f)), f)
+		h.Input(time.Second, b, out)
+	}
+	if n := testing.AllocsPerRun(100, func() { in(f1); in(f2) }); n != 0 {
+		t.Fatalf("reassembly: %v allocs per run", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { in(arpReq) }); n != 0 {
+		t.Fatalf("ARP reply: %v allocs per run", n)
+	}
+	m := hostA(t, func(c *Config) { c.MTU = 576 })
+	learnB(t, m, 0, newCollector(t))
+	if n := testing.AllocsPerRun(100, func() {
+		b := out.pool.Get()
+		b.Extend(1800)
+		if err := m.Output(time.Second, addrB, 17, b, out); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("fragmentation: %v allocs per run", n)
+	}
+	checkPool(t, out.pool, 0)
+}

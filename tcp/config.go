@@ -88,8 +88,10 @@ type Config struct {
 
 	// NoDelay disables Nagle's algorithm (TCP_NODELAY).
 	NoDelay bool
-	// Cork holds partial segments until uncorked (TCP_CORK).
-	Cork bool
+	// Cork holds partial segments until uncorked (TCP_CORK), but no
+	// longer than CorkTimeout (Linux's 200 ms ceiling).
+	Cork        bool
+	CorkTimeout time.Duration
 
 	// KeepAlive enables keepalive probing (SO_KEEPALIVE; off by default as
 	// in Linux). KeepIdle, KeepIntvl and KeepCnt are tcp_keepalive_time,
@@ -151,6 +153,7 @@ func Linux() Config {
 		ReorderingThreshold: 3,
 		InitCwnd:            10,
 		CongestionControl:   "cubic",
+		CorkTimeout:         200 * time.Millisecond,
 		KeepIdle:            2 * time.Hour,
 		KeepIntvl:           75 * time.Second,
 		KeepCnt:             9,
@@ -197,6 +200,7 @@ func (c Config) withDefaults() Config {
 	if c.CongestionControl == "" {
 		c.CongestionControl = d.CongestionControl
 	}
+	setDur(&c.CorkTimeout, d.CorkTimeout)
 	setDur(&c.KeepIdle, d.KeepIdle)
 	setDur(&c.KeepIntvl, d.KeepIntvl)
 	setInt(&c.KeepCnt, d.KeepCnt)
@@ -252,6 +256,8 @@ func (c Config) Validate() error {
 		return bad("InitCwnd", c.InitCwnd)
 	case c.KeepIdle < time.Second || c.KeepIntvl < time.Second || c.KeepCnt < 1 || c.KeepCnt > 127:
 		return bad("KeepIdle/KeepIntvl/KeepCnt", c.KeepIdle)
+	case c.CorkTimeout < 0:
+		return bad("CorkTimeout", c.CorkTimeout)
 	case c.UserTimeout < 0:
 		return bad("UserTimeout", c.UserTimeout)
 	case c.TimeWait < 0 || c.FinTimeout < 0:

@@ -185,13 +185,19 @@ func (c *Conn) push(now time.Duration, out Output) {
 		last := n == avail
 		if n < mss && c.sndNxt.GreaterThanEq(c.sndMax) {
 			// A partial segment of new data.
-			if c.cork && !(last && c.finQueued) {
+			if c.cork && !(last && c.finQueued) && !c.corkExpired {
+				// Linux caps corking at 200 ms.
+				if !c.isArmed(timerCork) {
+					c.arm(timerCork, now+c.cfg.CorkTimeout)
+				}
 				return
 			}
 			if !c.noDelay && !c.cork && !(last && c.finQueued) && c.nagleHolds() {
 				return
 			}
 		}
+		c.corkExpired = false
+		c.disarm(timerCork)
 		withFIN := last && c.finQueued && usable > n
 		c.sendData(now, out, c.sndNxt, n, withFIN)
 	}

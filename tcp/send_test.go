@@ -42,7 +42,8 @@ func TestNoDelay(t *testing.T) {
 	h.out("<SEQ=301><CTL=PSH,ACK><LEN=10>")
 }
 
-// Cork holds partial segments until uncorked; full segments still go.
+// Cork holds partial segments until uncorked (or 200 ms pass); full
+// segments still go.
 func TestCork(t *testing.T) {
 	h := newHarness(t, testConfig())
 	h.established("")
@@ -54,6 +55,12 @@ func TestCork(t *testing.T) {
 	h.none()
 	h.c.SetCork(h.now, false, h.rec)
 	h.out("<SEQ=1561><CTL=PSH,ACK><LEN=540>")
+	h.c.SetCork(h.now, true, h.rec)
+	h.in("<SEQ=301><ACK=2101><CTL=ACK>")
+	h.write(100)
+	h.advance(300 * time.Millisecond)
+	h.out("@200ms <SEQ=2101><CTL=PSH,ACK><LEN=100>")
+	h.none()
 }
 
 // Zero window: the persist timer sends Linux's probe (SEQ=SND.UNA-1, no

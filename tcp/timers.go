@@ -13,6 +13,7 @@ const (
 	timerPersist          // zero-window probe (RFC 9293 §3.8.6.1)
 	timerKeepalive        // keepalive (RFC 9293 §3.8.4)
 	timerTimeWait         // TIME-WAIT 2*MSL, or the FIN-WAIT-2 timeout
+	timerCork             // the ceiling on holding a corked partial segment
 	numTimers
 )
 
@@ -83,6 +84,10 @@ func (c *Conn) OnTimer(now time.Duration, out Output) {
 			c.onKeepalive(now, out)
 		case timerTimeWait:
 			c.onTimeWait(now, out)
+		case timerCork:
+			c.corkExpired = true
+			c.push(now, out)
+			c.corkExpired = false
 		}
 	}
 }

@@ -11,7 +11,9 @@ const (
 	// task, a timer or shutdown wakes it. The default.
 	Adaptive Mode = iota
 	// Busy pins the shard to an OS thread and never sleeps: the lowest
-	// latency, one core burnt per shard.
+	// latency, one core burnt per shard. When idle it calls
+	// runtime.Gosched once every 64 polls so that a process with more
+	// busy shards than GOMAXPROCS still makes progress.
 	Busy
 	// Interrupt parks as soon as an iteration finds nothing to do.
 	Interrupt

@@ -54,7 +54,13 @@ func (s *Shard) runBusy(ctx context.Context) error {
 				return err
 			}
 		}
-		s.iterate(s.clock.Now())
+		if !s.iterate(s.clock.Now()) && i%checkEvery == 0 {
+			// Idle: let other goroutines have this P once in a while, so
+			// an oversubscribed process (more busy shards than Ps) still
+			// makes progress between the runtime's 10 ms preemptions.
+			// A lone busy shard pays one cheap Gosched per 64 polls.
+			runtime.Gosched()
+		}
 	}
 }
 

@@ -85,7 +85,7 @@ func (c *Conn) processText(now time.Duration, seq seqnum.Value, data []byte, buf
 		return false
 	}
 	hadOOO := !c.ooo.Empty()
-	c.rcvQ.push(buf)
+	c.queueInOrder(buf)
 	c.rcvNxt = c.rcvNxt.Add(seqnum.Size(len(data)))
 	c.bytesReceived += uint64(len(data))
 	// Pull in whatever the reassembly queue now holds in order.
@@ -101,7 +101,7 @@ func (c *Conn) processText(now time.Duration, seq seqnum.Value, data []byte, buf
 			}
 			break
 		}
-		c.rcvQ.push(b)
+		c.queueInOrder(b)
 		c.rcvNxt = c.rcvNxt.Add(seqnum.Size(len(s.Data)))
 		c.bytesReceived += uint64(len(s.Data))
 	}
@@ -113,6 +113,25 @@ func (c *Conn) processText(now time.Duration, seq seqnum.Value, data []byte, buf
 	c.events |= EventReadable
 	c.scheduleAck()
 	return true
+}
+
+// coalesceMax is the largest payload copied into the tail buffer instead
+// of queueing its own frame.
+const coalesceMax = 512
+
+// queueInOrder appends a trimmed buffer to the receive queue. A small
+// payload that fits in the tail buffer's spare room is copied there and its
+// frame freed at once (Linux's tcp_try_coalesce), so a flood of tiny
+// segments cannot pin one frame per byte.
+func (c *Conn) queueInOrder(b *link.Buf) {
+	if t := c.rcvQ.tail; t != nil && b.Len() <= coalesceMax && b.Len() <= t.Tailroom() {
+		copy(t.Extend(b.Len()), b.Bytes())
+		c.rcvQ.n += b.Len()
+		c.cnt.TCPRcvCoalesce++
+		b.Free()
+		return
+	}
+	c.rcvQ.push(b)
 }
 
 func (c *Conn) setDSACK(l, r seqnum.Value) {

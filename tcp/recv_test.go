@@ -218,3 +218,22 @@ func TestTimeWaitSYNReuse(t *testing.T) {
 		}
 	}
 }
+
+// Small in-order segments are copied into the tail frame's spare room, so
+// they do not hold a frame each.
+func TestReceiveCoalesce(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.established("")
+	seq := uint32(301)
+	for i := 0; i < 40; i++ {
+		h.in("<SEQ=" + itoa(seq) + "><ACK=101><CTL=ACK><LEN=10>")
+		seq += 10
+	}
+	if n := h.pool.InUse(); n != 1 {
+		t.Fatalf("%d frames held for 400 bytes", n)
+	}
+	h.readAll(301, 400)
+	if h.pool.InUse() != 0 {
+		t.Fatal("frame not freed")
+	}
+}

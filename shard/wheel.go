@@ -88,7 +88,8 @@ func (t *Timer) When() time.Duration { return t.when }
 // plus O(levels) per non-empty slot it visits; it skips empty stretches of
 // time with per-level occupancy bitmaps, so a long gap between calls costs
 // nothing extra. Each timer is cascaded at most once per level (the
-// overflow list is re-scanned once per 2^24 ticks). Next is O(1) when the
+// overflow list is re-scanned when the position reaches the 2^24-tick block
+// of its earliest timer, skipping empty blocks). Next is O(1) when the
 // earliest timer is within 64 ticks of the wheel's position; otherwise it
 // scans the one slot holding the earliest timers (or the overflow list) and
 // caches the answer until a Cancel of that timer or an Advance that fires.
@@ -304,10 +305,15 @@ func (w *Wheel) nextEvent() uint64 {
 		return max(ev, w.cur)
 	}
 	if w.overflow.next != &w.overflow {
-		b := (w.cur>>wheelSpan + 1) << wheelSpan
-		if b > w.cur { // no wrap-around
-			ev = b
+		// Only parked timers are left: jump straight to the start of the
+		// 2^24-tick block holding the earliest (cached, see Next), where
+		// one cascade brings it into the levels, instead of visiting
+		// every block boundary in between.
+		if !w.nextOK {
+			w.nextTick = w.scanNext()
+			w.nextOK = true
 		}
+		ev = max(w.nextTick>>wheelSpan<<wheelSpan, w.cur)
 	}
 	return ev
 }

@@ -1,6 +1,10 @@
 package tcp
 
-import "time"
+import (
+	"time"
+
+	"github.com/ustack/ustack/tcp/seqnum"
+)
 
 // Close is the CLOSE call (RFC 9293 §3.10.4) as Linux's close(2) does it:
 // with unread received data, or with LingerZero, the connection is reset
@@ -84,7 +88,7 @@ func (c *Conn) abort(now time.Duration, out Output) {
 // connection must use (beyond anything this incarnation sent, as Linux
 // picks it), the TIME-WAIT connection is closed, and the glue hands the
 // SYN to the listener (Listener.InputISS).
-func (c *Conn) AcceptSYNInTimeWait(now time.Duration, seg *Segment) (iss uint32, ok bool) {
+func (c *Conn) AcceptSYNInTimeWait(now time.Duration, seg *Segment) (iss seqnum.Value, ok bool) {
 	if c.state != TimeWait || !seg.has(flagSYN) || seg.has(flagACK|flagRST) {
 		return 0, false
 	}
@@ -100,5 +104,5 @@ func (c *Conn) AcceptSYNInTimeWait(now time.Duration, seg *Segment) (iss uint32,
 	c.cnt.TCPTimeWaitReuse++
 	c.toClosed()
 	_ = now
-	return uint32(c.sndNxt) + 65535 + 2, true
+	return c.sndNxt.Add(65535 + 2), true
 }

@@ -29,8 +29,9 @@ func (h *harness) listen() {
 
 // RFC 9293 §3.5 Figure 6 (basic three-way handshake), active side, with
 // the Linux profile's options: the SYN carries mss, sackOK, TS, nop,
-// wscale 8 in Linux's byte layout, and the window is 65535 rounded down to whole segments (64240), which
-// the first ACK advertises scaled: 64240 rounded up to 256 is 251<<8.
+// wscale 8 in Linux's byte layout, and the window is 65535 rounded down
+// to whole segments (64240), which the first ACK advertises scaled: 64240
+// rounded up to 256 is 251<<8.
 func TestActiveOpenLinuxOptions(t *testing.T) {
 	h := newHarness(t, Linux())
 	h.dial()

@@ -117,8 +117,8 @@ func (l *Listener) Input(now time.Duration, local, remote netip.AddrPort, seg *S
 
 // InputISS is Input for a SYN that reopens a TIME-WAIT connection: the new
 // connection uses iss (from Conn.AcceptSYNInTimeWait).
-func (l *Listener) InputISS(now time.Duration, local, remote netip.AddrPort, seg *Segment, buf *link.Buf, out Output, iss uint32) *Conn {
-	return l.input(now, Tuple{Local: local, Remote: remote}, seg, buf, out, seqnum.Value(iss), true)
+func (l *Listener) InputISS(now time.Duration, local, remote netip.AddrPort, seg *Segment, buf *link.Buf, out Output, iss seqnum.Value) *Conn {
+	return l.input(now, Tuple{Local: local, Remote: remote}, seg, buf, out, iss, true)
 }
 
 func (l *Listener) input(now time.Duration, t Tuple, seg *Segment, buf *link.Buf, out Output, iss seqnum.Value, haveISS bool) *Conn {

@@ -109,5 +109,5 @@ func TestListenerReopenFromTimeWait(t *testing.T) {
 	if c := h.l.InputISS(h.now, h.tup.Local, h.tup.Remote, s, buf, h.rec, iss); c != nil {
 		t.Fatal("handshake cannot be complete yet")
 	}
-	h.out("<SEQ=" + itoa(iss) + "><ACK=90001><CTL=SYN,ACK>")
+	h.out("<SEQ=" + itoa(uint32(iss)) + "><ACK=90001><CTL=SYN,ACK>")
 }

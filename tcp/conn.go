@@ -82,6 +82,7 @@ type Conn struct {
 	ackNow      bool // an ACK must go out before returning
 	ackPending  bool // an ACK is owed (delayed-ACK timer armed)
 	quickAcks   int
+	pingpong    bool // interactive: delay ACKs to ride on replies (Linux)
 	ato         time.Duration
 	lastDataRcv time.Duration
 

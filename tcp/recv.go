@@ -187,7 +187,7 @@ func (c *Conn) enterQuickAck() {
 // __tcp_ack_snd_check): at once in quick-ACK mode or when more than one
 // full segment is unacknowledged, else when the delayed-ACK timer fires.
 func (c *Conn) scheduleAck() {
-	if c.quickAcks > 0 || int(c.rcvNxt.Sub(c.rcvWup)) > c.rcvMSS {
+	if (c.quickAcks > 0 && !c.pingpong) || int(c.rcvNxt.Sub(c.rcvWup)) > c.rcvMSS {
 		c.ackNow = true
 		return
 	}

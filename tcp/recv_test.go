@@ -237,3 +237,26 @@ func TestReceiveCoalesce(t *testing.T) {
 		t.Fatal("frame not freed")
 	}
 }
+
+// Interactive exchanges (Linux pingpong mode): once we reply within ato of
+// receiving, the next request's ACK is delayed so the reply carries it.
+func TestPingPongPiggyback(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.established("")
+	h.in("<SEQ=301><ACK=101><CTL=ACK><LEN=100>")
+	h.out("<SEQ=101><ACK=401><CTL=ACK>") // quick-ACK at start
+	h.advance(5 * time.Millisecond)
+	h.write(50)
+	h.out("<SEQ=101><ACK=401><CTL=PSH,ACK><LEN=50>")
+	h.in("<SEQ=401><ACK=151><CTL=ACK><LEN=100>")
+	h.none() // no pure ACK: the reply will carry it
+	h.advance(5 * time.Millisecond)
+	h.write(50)
+	h.out("@10ms <SEQ=151><ACK=501><CTL=PSH,ACK><LEN=50>")
+	// No reply this time: the delayed ACK fires and interactive mode ends.
+	h.in("<SEQ=501><ACK=201><CTL=ACK><LEN=100>")
+	h.advance(100 * time.Millisecond)
+	h.out("@50ms <SEQ=201><ACK=601><CTL=ACK>")
+	h.in("<SEQ=601><ACK=201><CTL=ACK><LEN=100>")
+	h.out("<SEQ=201><ACK=701><CTL=ACK>")
+}

@@ -240,6 +240,11 @@ func (c *Conn) sendData(now time.Duration, out Output, seq seqnum.Value, n int, 
 	} else {
 		if n > 0 {
 			c.cnt.TCPOrigDataSent++
+			if c.ato > 0 && now-c.lastDataRcv < c.ato {
+				// A reply within ato of the last data received: the
+				// exchange is interactive (Linux tcp_event_data_sent).
+				c.pingpong = true
+			}
 		}
 		c.bytesSent += uint64(n)
 	}

@@ -76,6 +76,14 @@ func (c *Conn) OnTimer(now time.Duration, out Output) {
 		case timerDelAck:
 			if c.ackPending {
 				c.cnt.DelayedACKs++
+				// The delayed ACK was not piggybacked: leave interactive
+				// mode, or back ato off (Linux tcp_delack_timer_handler).
+				if c.pingpong {
+					c.pingpong = false
+					c.ato = c.cfg.DelAckMin
+				} else {
+					c.ato = min(2*c.ato, c.rtt.RTO())
+				}
 				c.sendAck(now, out)
 			}
 		case timerPersist:

@@ -392,3 +392,14 @@ func BenchmarkWheelAdvance(b *testing.B) {
 	}
 	b.ReportMetric(float64(fired)/float64(b.N), "fired/op")
 }
+
+// FuzzWheel runs the lock-step reference check from fuzzed seeds and tick
+// sizes.
+func FuzzWheel(f *testing.F) {
+	f.Add(uint64(11), uint16(1000))
+	f.Add(uint64(12), uint16(3))
+	f.Fuzz(func(t *testing.T, seed uint64, tickUs uint16) {
+		tick := time.Duration(max(tickUs, 1)) * time.Microsecond
+		runModel(t, seed, tick, 1500)
+	})
+}

@@ -38,6 +38,13 @@ type Config struct {
 	// reproducible; set it from a random source where predictable IDs
 	// matter.
 	IDSeed uint16
+	// MinPMTU is the smallest path MTU "fragmentation needed" errors may
+	// set. Default 552 (Linux min_pmtu); range [68, MTU].
+	MinPMTU int
+	// PMTUExpires is how long a learnt path MTU is used before the
+	// interface MTU is tried again. Default 10 minutes (Linux
+	// mtu_expires).
+	PMTUExpires time.Duration
 	// Neigh configures ARP and the neighbour cache.
 	Neigh NeighConfig
 	// Frag configures fragment reassembly.
@@ -138,6 +145,8 @@ const (
 	MinMTU                  = 68
 	MaxMTU                  = 65535
 	DefaultTTL              = 64
+	DefaultMinPMTU          = 552
+	DefaultPMTUExpires      = 10 * time.Minute
 	DefaultCacheSize        = 256
 	DefaultReachableTime    = 30 * time.Second
 	DefaultRetransTime      = time.Second
@@ -168,6 +177,8 @@ func (c Config) withDefaults() Config {
 	if c.TTL == 0 {
 		c.TTL = DefaultTTL
 	}
+	setInt(&c.MinPMTU, min(DefaultMinPMTU, c.MTU))
+	setDur(&c.PMTUExpires, DefaultPMTUExpires)
 	n := &c.Neigh
 	setInt(&n.CacheSize, DefaultCacheSize)
 	setDur(&n.ReachableTime, DefaultReachableTime)
@@ -229,6 +240,12 @@ func (c *Config) validate() error {
 	}
 	if c.MTU < MinMTU || c.MTU > MaxMTU {
 		return cfgErr("MTU %d out of range [%d, %d]", c.MTU, MinMTU, MaxMTU)
+	}
+	if c.MinPMTU < MinMTU || c.MinPMTU > c.MTU {
+		return cfgErr("MinPMTU %d out of range [%d, MTU %d]", c.MinPMTU, MinMTU, c.MTU)
+	}
+	if c.PMTUExpires < 0 {
+		return cfgErr("PMTUExpires %v is negative", c.PMTUExpires)
 	}
 	if c.Gateway.IsValid() {
 		if err := c.checkGateway("Gateway", c.Gateway); err != nil {

@@ -32,6 +32,7 @@ type Counters struct {
 	FragOKs         uint64 // datagrams fragmented on output
 	FragFails       uint64 // datagrams too big that could not be fragmented (DF set or no buffer)
 	FragCreates     uint64 // fragments created on output
+	PMTUUpdates     uint64 // path MTUs lowered by "fragmentation needed" errors
 
 	// IPv4 input drops by reason (each also in InHdrErrors or InAddrErrors).
 	InBadVersion    uint64 // version nibble not 4

@@ -104,6 +104,9 @@ type Host struct {
 
 	frag reassembler
 
+	pmtu     [pmtuSlots]pmtuEntry
+	pmtuUsed int // entries ever filled: 0 skips the lookup
+
 	icmpTokens int64 // ICMP error tokens, scaled by tokenScale
 	icmpLast   time.Duration
 	icmpInit   bool

@@ -191,18 +191,17 @@ func (h *Host) icmpErrorIn(now time.Duration, m wire.ICMPv4) {
 		return
 	}
 	eh, ok := h.transports[q.Protocol()].(ICMPErrorHandler)
-	if !ok {
-		return
-	}
 	e := &h.icmpEv
 	*e = ICMPError{
 		Type: m.Type(), Code: m.Code(), From: h.pkt.Src,
 		Src: q.Src(), Dst: q.Dst(), Proto: q.Protocol(), L4: q.Payload(),
 	}
-	if m.Type() == wire.ICMPv4DestUnreach && m.Code() == 4 {
-		e.MTU = m.NextHopMTU()
+	if m.Type() == wire.ICMPv4DestUnreach && m.Code() == wire.ICMPv4FragNeeded {
+		e.MTU = uint16(h.learnPMTU(now, b4(q.Dst4()), int(m.NextHopMTU()), q.TotalLen()))
 	}
-	eh.ICMPError(now, e)
+	if ok {
+		eh.ICMPError(now, e)
+	}
 }
 
 // echoReply turns the echo request in b into the reply in place: the

@@ -86,13 +86,15 @@ func (h *Host) OutputOpts(now time.Duration, dst netip.Addr, proto uint8, b *lin
 		return fmt.Errorf("%w: %d-byte datagram", ErrMsgSize, total)
 	}
 	// A GSO super-segment (link.FlagGSO) is cut by the link, not here.
-	if total > h.cfg.MTU && d != h.self && b.Flags&link.FlagGSO == 0 {
-		if df == DFDo {
-			h.c.FragFails++
-			b.Free()
-			return fmt.Errorf("%w: %d-byte datagram, MTU %d", ErrMsgSize, total, h.cfg.MTU)
+	if total > h.cfg.MTU || h.pmtuUsed != 0 {
+		if mtu := h.pathMTU(now, d); total > mtu && d != h.self && b.Flags&link.FlagGSO == 0 {
+			if df == DFDo {
+				h.c.FragFails++
+				b.Free()
+				return fmt.Errorf("%w: %d-byte datagram, path MTU %d", ErrMsgSize, total, mtu)
+			}
+			return h.fragmentOut(now, d, mtu, proto, ttl, o.TOS, b, out)
 		}
-		return h.fragmentOut(now, d, proto, ttl, o.TOS, b, out)
 	}
 	hdr := b.Prepend(wire.IPv4MinHeaderLen)
 	if hdr == nil {
@@ -140,13 +142,13 @@ func (h *Host) sendIP(now time.Duration, dst uint32, b *link.Buf, out Output) {
 	}
 }
 
-// fragmentOut cuts the L4 packet in b into fragments of at most MTU bytes
+// fragmentOut cuts the L4 packet in b into fragments of at most mtu bytes
 // (RFC 791 3.2): b keeps the first piece, later pieces are copied into
 // fresh buffers. All buffers are taken before anything is sent, so the
 // datagram goes out whole or not at all.
-func (h *Host) fragmentOut(now time.Duration, dst uint32, proto, ttl, tos uint8, b *link.Buf, out Output) error {
+func (h *Host) fragmentOut(now time.Duration, dst uint32, mtu int, proto, ttl, tos uint8, b *link.Buf, out Output) error {
 	data := b.Bytes()
-	chunk := (h.cfg.MTU - wire.IPv4MinHeaderLen) &^ 7
+	chunk := (mtu - wire.IPv4MinHeaderLen) &^ 7
 	var head, tail *link.Buf
 	freeAll := func() {
 		for f := head; f != nil; {

@@ -69,6 +69,10 @@ type Listener struct {
 	// checked only within two minutes of it, as Linux does.
 	lastOverflow time.Duration
 	overflowed   bool
+	// next caches the earliest half-open deadline; it may be early (a
+	// half-open went away), never late.
+	next   time.Duration
+	nextOK bool
 }
 
 // NewListener creates a listener on local using the stack's secrets for
@@ -215,6 +219,13 @@ func (l *Listener) inputSYN(now time.Duration, t Tuple, seg *Segment, out Output
 	c.arm(timerRTX, now+c.cfg.RTOInitial)
 	c.listener = l
 	l.syn[t] = c
+	l.noteDeadline(c)
+}
+
+func (l *Listener) noteDeadline(c *Conn) {
+	if d, ok := c.Deadline(); ok && (!l.nextOK || d < l.next) {
+		l.next, l.nextOK = d, true
+	}
 }
 
 // acceptSYN loads the peer's SYN into a fresh connection and enters
@@ -262,26 +273,27 @@ func (l *Listener) Accept() *Conn {
 }
 
 // Deadline is the earliest SYN,ACK retransmission among the half-open
-// connections. It scans the SYN queue.
+// connections (possibly earlier than needed; OnTimer then just recomputes).
 func (l *Listener) Deadline() (at time.Duration, ok bool) {
-	for _, c := range l.syn {
-		if d, armed := c.Deadline(); armed && (!ok || d < at) {
-			at, ok = d, true
-		}
-	}
-	return at, ok
+	return l.next, l.nextOK && len(l.syn) > 0
 }
 
 // OnTimer retransmits due SYN,ACKs and drops half-opens that ran out of
-// retries (SynAckRetries).
+// retries (SynAckRetries). It scans the SYN queue, once per due deadline.
 func (l *Listener) OnTimer(now time.Duration, out Output) {
+	if !l.nextOK || l.next > now {
+		return
+	}
+	l.nextOK = false
 	for t, c := range l.syn {
 		if d, armed := c.Deadline(); armed && d <= now {
 			c.OnTimer(now, out)
 			if c.state == Closed {
 				delete(l.syn, t)
+				continue
 			}
 		}
+		l.noteDeadline(c)
 	}
 }
 

@@ -62,8 +62,11 @@
 // non-unicast sources (RFC 1122 3.2.2), and are rate limited by a token
 // bucket (ICMP.ErrorRate, ICMP.ErrorBurst; Linux's global limit — there is
 // no per-destination limit). Received errors about our datagrams go to the
-// sending Transport if it implements ICMPErrorHandler; the Host itself
-// keeps no path MTU state.
+// sending Transport if it implements ICMPErrorHandler.
+//
+// Path MTU (RFC 1191 as Linux applies it): "fragmentation needed" about a
+// datagram we sent lowers the MTU towards its destination (not below
+// MinPMTU, for PMTUExpires); Output uses it and PathMTU reports it.
 //
 // # Limits
 //

@@ -129,6 +129,13 @@ type ICMPConfig struct {
 	// ErrorBurst is the token bucket's depth. Default 50 (Linux
 	// icmp_msgs_burst).
 	ErrorBurst int
+	// PeerInterval is the per-destination ICMP error rate: one error
+	// per PeerInterval, with bursts of PeerBurst (Linux icmp_ratelimit
+	// 1000 ms, burst factor 6). Default 1s; negative disables the
+	// per-destination limit (the global ErrorRate still applies).
+	PeerInterval time.Duration
+	// PeerBurst is the per-destination burst. Default 6.
+	PeerBurst int
 	// NoProtoUnreachable suppresses protocol unreachable errors for
 	// datagrams whose protocol has no registered Transport.
 	NoProtoUnreachable bool
@@ -161,6 +168,8 @@ const (
 	DefaultFragMaxDatagrams = 64
 	DefaultICMPErrorRate    = 1000
 	DefaultICMPErrorBurst   = 50
+	DefaultICMPPeerInterval = time.Second
+	DefaultICMPPeerBurst    = 6
 )
 
 // ErrConfig is wrapped by every error New returns for a bad Config.
@@ -195,6 +204,8 @@ func (c Config) withDefaults() Config {
 	setInt(&f.MaxDatagrams, DefaultFragMaxDatagrams)
 	setInt(&c.ICMP.ErrorRate, DefaultICMPErrorRate)
 	setInt(&c.ICMP.ErrorBurst, DefaultICMPErrorBurst)
+	setDur(&c.ICMP.PeerInterval, DefaultICMPPeerInterval)
+	setInt(&c.ICMP.PeerBurst, DefaultICMPPeerBurst)
 	return c
 }
 
@@ -289,6 +300,9 @@ func (c *Config) validate() error {
 	}
 	if c.ICMP.ErrorBurst < 1 {
 		return cfgErr("ICMP.ErrorBurst %d must be positive", c.ICMP.ErrorBurst)
+	}
+	if c.ICMP.PeerBurst < 1 || c.ICMP.PeerBurst > 1<<20 {
+		return cfgErr("ICMP.PeerBurst %d out of range [1, %d]", c.ICMP.PeerBurst, 1<<20)
 	}
 	return nil
 }

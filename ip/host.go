@@ -110,6 +110,7 @@ type Host struct {
 	icmpTokens int64 // ICMP error tokens, scaled by tokenScale
 	icmpLast   time.Duration
 	icmpInit   bool
+	icmpPeers  [icmpPeerSlots]icmpPeer
 
 	loopHead, loopTail *link.Buf // datagrams to our own address, delivered in Tick
 

@@ -42,6 +42,40 @@ func (h *Host) icmpAllow(now time.Duration) bool {
 	return true
 }
 
+// icmpPeerSlots sizes the per-destination rate limit table: direct
+// mapped, a colliding destination takes the slot over with a fresh burst.
+const icmpPeerSlots = 256
+
+type icmpPeer struct {
+	dst    uint32
+	tokens time.Duration
+	last   time.Duration
+	used   bool
+}
+
+// icmpPeerAllow is Linux's per-peer limit: tokens are time, capped at
+// PeerBurst intervals; an error costs one interval.
+func (h *Host) icmpPeerAllow(now time.Duration, dst uint32) bool {
+	iv := h.cfg.ICMP.PeerInterval
+	if iv < 0 {
+		return true
+	}
+	p := &h.icmpPeers[pmtuIndex(dst)]
+	if !p.used || p.dst != dst {
+		*p = icmpPeer{dst: dst, used: true, tokens: time.Duration(h.cfg.ICMP.PeerBurst) * iv, last: now}
+	}
+	if now > p.last {
+		p.tokens += now - p.last
+		p.last = now
+	}
+	p.tokens = min(p.tokens, time.Duration(h.cfg.ICMP.PeerBurst)*iv)
+	if p.tokens < iv {
+		return false
+	}
+	p.tokens -= iv
+	return true
+}
+
 // sendICMPError sends an ICMP error about orig, a datagram we received
 // (IPv4 header first), to its source, unless RFC 1122 3.2.2 forbids it:
 // never about an ICMP error, a non-initial fragment, or a datagram whose
@@ -61,7 +95,7 @@ func (h *Host) sendICMPError(now time.Duration, typ, code uint8, mtu uint16, ori
 			return
 		}
 	}
-	if !h.icmpAllow(now) {
+	if !h.icmpPeerAllow(now, src) || !h.icmpAllow(now) {
 		h.c.OutIcmpRateLimited++
 		return
 	}

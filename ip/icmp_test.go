@@ -316,3 +316,36 @@ func TestPingSelf(t *testing.T) {
 	}
 	checkPool(t, c.pool, 0)
 }
+
+// Linux's per-destination limit: bursts of PeerBurst, then one error per
+// PeerInterval, independently per destination.
+func TestICMPPerDestinationLimit(t *testing.T) {
+	c := newCollector(t)
+	h := hostA(t, func(c *Config) { c.ICMP.ErrorRate = -1 })
+	learnB(t, h, 0, c)
+	c.take()
+	other := netip.MustParseAddr("10.0.0.9")
+	otherMAC := wire.MAC{2, 0, 0, 0, 0, 9}
+	h.Output(0, other, 17, bufOf(t, c.pool, make([]byte, 8)), c)
+	h.Input(0, bufOf(t, c.pool, eth(macA, otherMAC, wire.EtherTypeARP, arpPkt(2, otherMAC, other, macA, addrA))), c)
+	c.take()
+	send := func(now time.Duration, src netip.Addr, mac wire.MAC, n int) int {
+		for range n {
+			h.Input(now, bufOf(t, c.pool, eth(macA, mac, wire.EtherTypeIPv4, ipv4(ipOpts{proto: 99, src: src, dst: addrA}, []byte("x")))), c)
+		}
+		return len(c.take())
+	}
+	if got := send(0, addrB, macB, 10); got != 6 {
+		t.Fatalf("burst: %d errors, want 6", got)
+	}
+	if got := send(0, other, otherMAC, 10); got != 6 {
+		t.Fatalf("second destination: %d errors, want its own 6", got)
+	}
+	if got := send(500*time.Millisecond, addrB, macB, 3); got != 0 {
+		t.Fatalf("half an interval later: %d errors", got)
+	}
+	if got := send(time.Second, addrB, macB, 3); got != 1 {
+		t.Fatalf("one interval later: %d errors, want 1", got)
+	}
+	checkPool(t, c.pool, 0)
+}

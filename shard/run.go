@@ -27,6 +27,7 @@ func (s *Shard) Run(ctx context.Context) error {
 		err = s.runPark(ctx)
 	}
 	s.tx.flush()
+	s.publishIters()
 	if s.closed.Load() {
 		s.tx.drop()
 	}
@@ -152,6 +153,7 @@ func (s *Shard) park(ctx context.Context, now time.Duration, fw *fdWaiter) error
 		timerC = s.timer.C
 	}
 	s.st.parks.Add(1)
+	s.publishIters()
 	var err error
 	select {
 	case <-linkC:

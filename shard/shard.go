@@ -17,7 +17,10 @@ var ErrRunning = errors.New("shard: already running")
 var ErrClosed = errors.New("shard: closed")
 
 // Stats are a shard's counters since New. Snapshots may be taken from any
-// goroutine.
+// goroutine. Iterations and IdleIterations are published every 64
+// iterations, before parking, after each Step and when Run returns, so a
+// snapshot of a running shard may lag by up to 63 of them; the other
+// counters are exact.
 type Stats struct {
 	Iterations     uint64 // loop iterations (Run and Step)
 	IdleIterations uint64 // iterations that received, ran, fired and sent nothing
@@ -53,6 +56,8 @@ type Shard struct {
 
 	// published TX counters
 	pubSent, pubRetried, pubDropped uint64
+	// iteration counters, published in batches (publishIters)
+	iters, idleIters uint64
 
 	sleeping  atomic.Bool // need-wakeup flag for Submit
 	inboxWake chan struct{}
@@ -151,7 +156,14 @@ func (s *Shard) Stats() Stats {
 // math.MaxInt64 when nothing is scheduled.
 func (s *Shard) Step(now time.Duration) (next time.Duration) {
 	s.iterate(now)
+	s.publishIters()
 	return s.next(now)
+}
+
+// publishIters makes the batched iteration counters visible to Stats.
+func (s *Shard) publishIters() {
+	s.st.iterations.Store(s.iters)
+	s.st.idle.Store(s.idleIters)
 }
 
 func (s *Shard) next(now time.Duration) time.Duration {
@@ -194,7 +206,7 @@ func (s *Shard) iterate(now time.Duration) bool {
 	tx.endIteration()
 	s.more = n == len(s.rx) || (tasks == s.cfg.InboxSize && s.in.ready())
 
-	s.st.iterations.Add(1)
+	s.iters++
 	sent := tx.sent != s.pubSent
 	if n > 0 {
 		s.st.rx.Add(uint64(n))
@@ -219,7 +231,10 @@ func (s *Shard) iterate(now time.Duration) bool {
 	}
 	work := n > 0 || tasks > 0 || fired > 0 || sent
 	if !work {
-		s.st.idle.Add(1)
+		s.idleIters++
+	}
+	if s.iters%checkEvery == 0 {
+		s.publishIters()
 	}
 	return work
 }

@@ -59,9 +59,9 @@
 // ICMP: echo requests are answered in place (not to broadcasts unless
 // ICMP.EchoBroadcast); unknown protocols get protocol unreachable; errors
 // are never sent about errors, non-initial fragments, broadcasts or
-// non-unicast sources (RFC 1122 3.2.2), and are rate limited by a token
-// bucket (ICMP.ErrorRate, ICMP.ErrorBurst; Linux's global limit — there is
-// no per-destination limit). Received errors about our datagrams go to the
+// non-unicast sources (RFC 1122 3.2.2), and are rate limited as Linux
+// does: per destination (ICMP.PeerInterval, ICMP.PeerBurst) and globally
+// (ICMP.ErrorRate, ICMP.ErrorBurst). Received errors about our datagrams go to the
 // sending Transport if it implements ICMPErrorHandler.
 //
 // Path MTU (RFC 1191 as Linux applies it): "fragmentation needed" about a

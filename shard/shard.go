@@ -238,3 +238,6 @@ func (s *Shard) iterate(now time.Duration) bool {
 	}
 	return work
 }
+
+// Link is the shard's link.
+func (s *Shard) Link() link.Link { return s.link }

@@ -124,10 +124,13 @@ func (c *Conn) afterAckNewData(now time.Duration, out Output, acked, newlySacked
 			c.recoverySend(now, out, int(newlySacked))
 		}
 	}
+	c.tlpAck(now)
 	if c.sndUna == c.sndMax {
 		c.disarm(timerRTX)
+		c.disarm(timerTLP)
 	} else if !c.inRecovery {
 		c.armRTO(now)
+		c.scheduleTLP(now)
 	}
 }
 

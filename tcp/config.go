@@ -78,6 +78,9 @@ type Config struct {
 	// ReorderingThreshold is the duplicate-ACK count that triggers fast
 	// retransmit (Linux tcp_reordering). Default 3.
 	ReorderingThreshold int
+	// DisableTLP turns off tail loss probes (RFC 8985 §7; Linux
+	// tcp_early_retrans enables them, with SACK only).
+	DisableTLP bool
 	// InitCwnd is the initial congestion window in segments (RFC 6928,
 	// Linux 10).
 	InitCwnd int

@@ -72,6 +72,10 @@ type Conn struct {
 	sb         scoreboard
 	rtxNext    seqnum.Value // recovery: next sequence number to consider resending
 	renoSacked int          // recovery without SACK: segments known to have left
+	tlpOut     bool         // a tail loss probe is outstanding
+	tlpRetrans bool         // ...and it was a retransmission
+	tlpDup     bool         // ...which the peer reported as a duplicate (D-SACK)
+	tlpHigh    seqnum.Value // SND.MAX when the probe was sent
 	cwndFull   bool         // the last push stopped on the congestion window
 	dupAcks    int
 	inRecovery bool

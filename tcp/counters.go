@@ -34,6 +34,8 @@ type Counters struct {
 	TCPSackRecovery        uint64 // recoveries started with SACK information
 	TCPRenoRecovery        uint64 // recoveries started from duplicate ACKs alone
 	TCPLostRetransmit      uint64 // retransmissions lost again (RTO during recovery)
+	TCPLossProbes          uint64 // tail loss probes sent
+	TCPLossProbeRecovery   uint64 // losses repaired by a tail loss probe
 	TCPLossUndo            uint64
 	TCPPureAcks            uint64 // ACKs without data received
 	TCPHPAcks              uint64 // ACKs for new data received

@@ -142,6 +142,9 @@ func (c *Conn) updateSACK(seg *Segment) uint32 {
 			continue
 		}
 		if i == 0 && isDSACK(o, seg.Ack) {
+			if c.tlpOut && c.tlpRetrans && r == c.tlpHigh {
+				c.tlpDup = true // the probe was not needed
+			}
 			continue // a duplicate report, not new information
 		}
 		if l.LessThan(seg.Ack) {
@@ -185,13 +188,25 @@ func (c *Conn) pipe() int {
 }
 
 // timeToRecover is Linux's tcp_time_to_recover without FACK and RACK:
-// DupThresh duplicate ACKs, or DupThresh segments SACKed above SND.UNA.
+// DupThresh duplicate ACKs, or DupThresh segments SACKed above SND.UNA;
+// with fewer than DupThresh+1 segments outstanding and nothing new to send,
+// one less than those outstanding (early retransmit, RFC 5827), so that a
+// short flight or a tail loss probe's SACK can start recovery.
 func (c *Conn) timeToRecover() bool {
 	th := c.cfg.ReorderingThreshold
 	if c.dupAcks >= th {
 		return true
 	}
-	return c.sackOK && int(c.sb.sacked) >= th*c.sndMSS
+	if !c.sackOK || c.sb.sacked == 0 {
+		return false
+	}
+	if int(c.sb.sacked) >= th*c.sndMSS {
+		return true
+	}
+	mss := max(c.sndMSS, 1)
+	oseg := (int(c.sndMax.Sub(c.sndUna)) + mss - 1) / mss
+	unsent := c.sndNxt.LessThan(c.dataEnd())
+	return oseg < th+1 && !unsent && int(c.sb.sacked) >= (oseg-1)*mss
 }
 
 // enterRecovery starts fast retransmit and fast recovery (RFC 5681 §3.2,
@@ -207,6 +222,8 @@ func (c *Conn) enterRecovery(now time.Duration) {
 		c.cnt.TCPRenoRecovery++
 	}
 	c.cc.OnCongestion(cc.FastRetransmit, flight, now)
+	c.tlpOut = false
+	c.disarm(timerTLP)
 	c.prr.Start(c.cc.Ssthresh(), flight, c.sndMSS)
 }
 

@@ -200,6 +200,7 @@ func (c *Conn) push(now time.Duration, out Output) {
 		c.disarm(timerCork)
 		withFIN := last && c.finQueued && usable > n
 		c.sendData(now, out, c.sndNxt, n, withFIN)
+		c.scheduleTLP(now)
 	}
 }
 

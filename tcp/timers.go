@@ -14,6 +14,7 @@ const (
 	timerKeepalive        // keepalive (RFC 9293 §3.8.4)
 	timerTimeWait         // TIME-WAIT 2*MSL, or the FIN-WAIT-2 timeout
 	timerCork             // the ceiling on holding a corked partial segment
+	timerTLP              // tail loss probe (RFC 8985 §7)
 	numTimers
 )
 
@@ -63,9 +64,11 @@ func (c *Conn) Deadline() (at time.Duration, ok bool) {
 	return at, ok
 }
 
-// OnTimer runs every timer whose deadline is at or before now.
+// OnTimer runs every timer whose deadline is at or before now. A tail loss
+// probe due with the RTO goes first.
 func (c *Conn) OnTimer(now time.Duration, out Output) {
-	for k := 0; k < numTimers; k++ {
+	order := [numTimers]int{timerTLP, timerRTX, timerDelAck, timerPersist, timerKeepalive, timerTimeWait, timerCork}
+	for _, k := range order {
 		if !c.isArmed(k) || c.timers[k] > now || c.state == Closed {
 			continue
 		}
@@ -92,6 +95,8 @@ func (c *Conn) OnTimer(now time.Duration, out Output) {
 			c.onKeepalive(now, out)
 		case timerTimeWait:
 			c.onTimeWait(now, out)
+		case timerTLP:
+			c.onTLP(now, out)
 		case timerCork:
 			c.corkExpired = true
 			c.push(now, out)
@@ -165,6 +170,8 @@ func (c *Conn) onRTO(now time.Duration, out Output) {
 		return
 	}
 	c.cnt.TCPTimeouts++
+	c.tlpOut = false
+	c.disarm(timerTLP)
 	if c.inRecovery {
 		c.cnt.TCPLostRetransmit++
 	}

@@ -122,7 +122,13 @@ func TestRunModes(t *testing.T) {
 			s := newTestShard(t, waitLink{l}, &echo{l: l}, Config{Mode: mode})
 			cancel, errc := startRun(t, s)
 			exercise(t, s, l)
+			if mode == Interrupt {
+				waitFor(t, "an idle interrupt-mode shard to park", func() bool { return s.Stats().Parks > 0 })
+			}
 			stopRun(t, cancel, errc)
+			if st := s.Stats(); mode == Busy && st.Parks != 0 {
+				t.Errorf("busy mode parked: %+v", st)
+			}
 			if l.pool.InUse() != 0 {
 				t.Errorf("%d buffers leaked", l.pool.InUse())
 			}

@@ -325,6 +325,9 @@ func TestSubmitFull(t *testing.T) {
 	if s.Submit(&tasks[4]) {
 		t.Fatal("Submit accepted into a full inbox")
 	}
+	if len(s.inboxWake) != 0 {
+		t.Error("Submit signalled the wake channel of a shard that is not parked")
+	}
 	if s.Submit(nil) {
 		t.Fatal("Submit accepted nil")
 	}

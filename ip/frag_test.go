@@ -427,3 +427,35 @@ func TestGSOBypassesMTU(t *testing.T) {
 		t.Fatalf("%d frames", len(f))
 	}
 }
+
+// A UDP datagram with a partial (offloaded) checksum is completed before
+// it is cut into fragments.
+func TestFragmentationCompletesPartialChecksum(t *testing.T) {
+	c := newCollector(t)
+	a := hostA(t, func(c *Config) { c.MTU = 576 })
+	learnB(t, a, 0, c)
+	c.take()
+	dgram := make([]byte, 1200)
+	copy(dgram[8:], pattern(1192))
+	wire.PutUDPHeader(dgram, 1000, 2000, 1192)
+	pseudo := wire.Fold(wire.PseudoHeaderSum4(addrA.As4(), addrB.As4(), 17, 1200))
+	dgram[6], dgram[7] = byte(^pseudo>>8), byte(^pseudo) // the folded, uncomplemented pseudo-header sum
+	b := bufOf(t, c.pool, dgram)
+	b.Flags |= link.FlagCsumPartial
+	if err := a.Output(0, addrB, 17, b, c); err != nil {
+		t.Fatal(err)
+	}
+	bh := hostB(t)
+	s := &sink{}
+	bh.Register(17, s)
+	for _, f := range c.take() {
+		bh.Input(0, bufOf(t, c.pool, f), c)
+	}
+	if len(s.data) != 1 {
+		t.Fatal("not reassembled")
+	}
+	u, err := wire.ParseUDP(s.data[0])
+	if err != nil || !u.ChecksumValid4(addrA.As4(), addrB.As4()) {
+		t.Fatalf("UDP checksum not valid after fragmentation: %v", err)
+	}
+}

@@ -148,6 +148,18 @@ func (h *Host) sendIP(now time.Duration, dst uint32, b *link.Buf, out Output) {
 // datagram goes out whole or not at all.
 func (h *Host) fragmentOut(now time.Duration, dst uint32, mtu int, proto, ttl, tos uint8, b *link.Buf, out Output) error {
 	data := b.Bytes()
+	if b.Flags&link.FlagCsumPartial != 0 {
+		// No link can finish a checksum spread over fragments: do it
+		// here (the field holds the pseudo-header sum, so summing the
+		// whole L4 packet completes it).
+		if !completeChecksum(proto, data) {
+			b.Free()
+			h.c.FragFails++
+			h.c.OutDiscards++
+			return fmt.Errorf("%w: cannot fragment: partial checksum of protocol %d", ErrMsgSize, proto)
+		}
+		b.Flags &^= link.FlagCsumPartial
+	}
 	chunk := (mtu - wire.IPv4MinHeaderLen) &^ 7
 	var head, tail *link.Buf
 	freeAll := func() {
@@ -234,4 +246,27 @@ func (h *Host) deliverLoop(now time.Duration, out Output) {
 		h.inputIPv4(now, b, true, out)
 		b = next
 	}
+}
+
+// completeChecksum fills in the L4 checksum of a FlagCsumPartial packet of
+// a protocol whose checksum field ustack knows (TCP, UDP).
+func completeChecksum(proto uint8, l4 []byte) bool {
+	var off int
+	switch proto {
+	case wire.ProtoUDP:
+		off = 6
+	case wire.ProtoTCP:
+		off = 16
+	default:
+		return false
+	}
+	if len(l4) < off+2 {
+		return false
+	}
+	ck := wire.Checksum(l4)
+	if ck == 0 && proto == wire.ProtoUDP {
+		ck = 0xffff // RFC 768: zero means "no checksum"
+	}
+	l4[off], l4[off+1] = byte(ck>>8), byte(ck)
+	return true
 }

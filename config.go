@@ -9,7 +9,11 @@ import (
 	"github.com/ustack/ustack/ip"
 	"github.com/ustack/ustack/link"
 	"github.com/ustack/ustack/shard"
+	"github.com/ustack/ustack/tcp"
 )
+
+// DefaultMaxTimeWait is Config.MaxTimeWait's default.
+const DefaultMaxTimeWait = 262144
 
 // ErrConfig is wrapped by every error New returns for an invalid Config.
 var ErrConfig = errors.New("ustack: invalid config")
@@ -46,9 +50,25 @@ type Config struct {
 	// from the fields above and the link; setting them here is an error.
 	IP ip.Config
 
+	// TCP tunes the TCP engine. Zero fields take the Linux defaults of
+	// tcp.Linux() (see LINUX-WIRE.md); its MTU is clamped to the link's.
+	TCP tcp.Config
+
+	// MaxTimeWait bounds the connections kept in TIME-WAIT; past it a
+	// closing connection is forgotten at once (Linux tcp_max_tw_buckets).
+	// Default 262144.
+	MaxTimeWait int
+
 	// Clock is the stack's time source. Default: the monotonic clock. The
 	// simulator passes its virtual clock.
 	Clock shard.Clock
+
+	// UDPRecvBuffer bounds what may wait on one UDP socket's receive
+	// queue, in bytes of frame-buffer memory (each datagram is charged
+	// the whole buffer it arrived in, as Linux charges skb truesize).
+	// Datagrams beyond it are dropped and counted as RcvbufErrors.
+	// Default 212992 (Linux rmem_default), range [1, 1<<30].
+	UDPRecvBuffer int
 
 	// Manual, when true, starts no goroutine: the caller drives the stack
 	// one loop iteration at a time with Step (the simulator does this).
@@ -71,8 +91,14 @@ func (c *Config) validate() error {
 	if c.IP.Addr.IsValid() || c.IP.Gateway.IsValid() || c.IP.MAC != ([6]byte{}) {
 		return fmt.Errorf("%w: set Addr and Gateway on Config itself, not in Config.IP (its MAC comes from the link)", ErrConfig)
 	}
+	if c.MaxTimeWait < 0 {
+		return fmt.Errorf("%w: MaxTimeWait must not be negative", ErrConfig)
+	}
 	if c.SpinTime < 0 || c.Burst < 0 {
 		return fmt.Errorf("%w: SpinTime and Burst must not be negative", ErrConfig)
+	}
+	if err := c.validateUDP(); err != nil {
+		return err
 	}
 	return nil
 }

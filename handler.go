@@ -25,6 +25,7 @@ func (h *handler) init(s *Stack) {
 	h.pings = make(map[uint32]*pingReq)
 	s.host.SetEchoReplyHandler(h)
 	s.host.SetNeighFailureHandler(h)
+	s.initUDP()
 }
 
 func (h *handler) Input(now time.Duration, b *link.Buf, tx *shard.TX) {
@@ -34,6 +35,8 @@ func (h *handler) Input(now time.Duration, b *link.Buf, tx *shard.TX) {
 // EndBurst re-arms the IP layer's timer when its deadline moved; it runs
 // after input, tasks and timers, so it sees every change of the iteration.
 func (h *handler) EndBurst(now time.Duration, tx *shard.TX) {
+	h.s.udp.flush()
+	h.s.tcp.endBurst(now, tx)
 	d, ok := h.s.host.NextDeadline()
 	switch {
 	case !ok:
@@ -49,11 +52,13 @@ func (h *handler) OnTimer(now time.Duration, tx *shard.TX) { h.s.host.Tick(now, 
 
 // funcTask runs a function on the shard and reports when it has.
 type funcTask struct {
+	s    *Stack
 	f    func(now time.Duration, tx *shard.TX)
 	done chan struct{}
 }
 
 func (t *funcTask) Run(now time.Duration, tx *shard.TX) {
+	t.s.tcp.enter(now, tx)
 	t.f(now, tx)
 	close(t.done)
 }
@@ -67,10 +72,12 @@ func (s *Stack) do(ctx context.Context, f func(now time.Duration, tx *shard.TX))
 	default:
 	}
 	if s.cfg.Manual {
-		f(s.shard.Config().Clock.Now(), s.shard.TX())
+		now, tx := s.shard.Config().Clock.Now(), s.shard.TX()
+		s.tcp.enter(now, tx)
+		f(now, tx)
 		return nil
 	}
-	t := &funcTask{f: f, done: make(chan struct{})}
+	t := &funcTask{s: s, f: f, done: make(chan struct{})}
 	for !s.shard.Submit(t) {
 		// The inbox is full: the shard is busy draining it.
 		select {

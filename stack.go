@@ -24,6 +24,8 @@ type Stack struct {
 	host  *ip.Host
 	shard *shard.Shard
 	h     handler
+	udp   udpState // UDP table and socket glue (udp.go)
+	tcp   tcpLayer
 
 	cancel context.CancelFunc
 	done   chan error    // receives Run's result once (not Manual)
@@ -50,8 +52,14 @@ func New(cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	if cfg.MaxTimeWait == 0 {
+		cfg.MaxTimeWait = DefaultMaxTimeWait
+	}
 	s := &Stack{cfg: cfg, host: host, closed: make(chan struct{})}
 	s.h.init(s)
+	if err := s.tcp.init(s, cfg.TCP); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
 	clock := cfg.Clock
 	if clock == nil {
 		clock = shard.NewMonoClock()

@@ -1,0 +1,297 @@
+package ustack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"syscall"
+	"time"
+
+	"github.com/ustack/ustack/shard"
+	"github.com/ustack/ustack/tcp"
+)
+
+// The event API runs application code on the shard goroutine itself, for
+// the last microsecond: no goroutine hand-off, no copy on receive, and
+// writes made inside a handler leave in the same loop iteration.
+//
+// Rules for handlers (ConnHandler and Acceptor methods):
+//   - They run on the shard goroutine and must not block: no channel waits,
+//     no locks held by other goroutines, no blocking I/O. While a handler
+//     runs, no other connection of the stack makes progress.
+//   - An *EventConn may be used only on the shard goroutine: inside a
+//     handler, or inside a function given to Stack.Exec.
+//   - The slice from Peek is borrowed: it stays valid until the next Peek,
+//     Consume, Read or the handler's return, whichever comes first. Copy
+//     what must outlive it.
+//   - After Closed returns, the EventConn is dead; its methods fail.
+
+// ConnHandler receives one connection's events.
+type ConnHandler interface {
+	// Established: the handshake completed (active or passive open).
+	Established(c *EventConn)
+	// Readable: data or the peer's FIN is waiting (Peek/Consume or Read;
+	// Read returns io.EOF after the FIN).
+	Readable(c *EventConn)
+	// Writable: send space opened after a Write came up short.
+	Writable(c *EventConn)
+	// Closed: the connection ended; err is nil for an orderly close, or
+	// the reset / timeout / refusal that ended it.
+	Closed(c *EventConn, err error)
+}
+
+// Acceptor decides what handles each connection a listener accepts. It
+// returns the connection's handler, or nil to reset the connection.
+type Acceptor interface {
+	Accept(c *EventConn) ConnHandler
+}
+
+// EventConn is a TCP connection seen from the shard goroutine.
+type EventConn struct {
+	ep *endpoint
+	// Value is for the application: state it wants to find again in the
+	// handlers. The stack never touches it.
+	Value any
+}
+
+// EventListener is a listening port whose connections go to an Acceptor.
+type EventListener struct {
+	ln *listenEP
+	s  *Stack
+}
+
+var errDeadConn = errors.New("ustack: connection closed")
+
+func (c *EventConn) alive() bool { return c.ep != nil && !c.ep.closed }
+
+// Write queues p for sending and returns how much fit in the send buffer;
+// a short count means wait for Writable.
+func (c *EventConn) Write(p []byte) (int, error) {
+	if !c.alive() {
+		return 0, errDeadConn
+	}
+	l := c.ep.l
+	n, err := c.ep.conn.Write(l.out.now, p, &l.out)
+	l.touch(c.ep)
+	return n, err
+}
+
+// Peek returns received bytes without consuming them: a view straight into
+// the frame buffer, valid until the next Peek, Consume or Read. It may hold
+// less than Buffered reports (the data spans frames); Consume and Peek again.
+func (c *EventConn) Peek() []byte {
+	if !c.alive() {
+		return nil
+	}
+	return c.ep.conn.Peek()
+}
+
+// Consume drops n bytes from the front of the receive queue, after Peek.
+func (c *EventConn) Consume(n int) int {
+	if !c.alive() {
+		return 0
+	}
+	l := c.ep.l
+	m := c.ep.conn.Consume(l.out.now, n, &l.out)
+	l.touch(c.ep)
+	return m
+}
+
+// Read copies received bytes into p; io.EOF after the peer's FIN.
+func (c *EventConn) Read(p []byte) (int, error) {
+	if !c.alive() {
+		return 0, errDeadConn
+	}
+	l := c.ep.l
+	n, err := c.ep.conn.Read(p, l.out.now, &l.out)
+	l.touch(c.ep)
+	return n, err
+}
+
+// Buffered is how many received bytes are waiting.
+func (c *EventConn) Buffered() int {
+	if !c.alive() {
+		return 0
+	}
+	return c.ep.conn.Buffered()
+}
+
+// CloseWrite sends FIN after the queued data (half close).
+func (c *EventConn) CloseWrite() {
+	if c.alive() {
+		l := c.ep.l
+		c.ep.conn.CloseWrite(l.out.now, &l.out)
+		l.touch(c.ep)
+	}
+}
+
+// Close closes the connection as close(2) does: FIN after queued data, or
+// RST when received data is left unread. Closed follows.
+func (c *EventConn) Close() {
+	if c.alive() {
+		l := c.ep.l
+		c.ep.conn.Close(l.out.now, &l.out)
+		l.touch(c.ep)
+	}
+}
+
+// Abort resets the connection at once.
+func (c *EventConn) Abort() {
+	if c.alive() {
+		l := c.ep.l
+		c.ep.conn.Abort(l.out.now, &l.out)
+		l.touch(c.ep)
+	}
+}
+
+// SetNoDelay turns Nagle's algorithm off (true) or on.
+func (c *EventConn) SetNoDelay(on bool) {
+	if c.alive() {
+		l := c.ep.l
+		c.ep.conn.SetNoDelay(l.out.now, on, &l.out)
+		l.touch(c.ep)
+	}
+}
+
+// Info is the engine's per-connection information (like Linux tcp_info).
+func (c *EventConn) Info() tcp.Info {
+	if c.ep == nil {
+		return tcp.Info{}
+	}
+	return c.ep.conn.Info()
+}
+
+// LocalAddr and RemoteAddr are the connection's endpoints.
+func (c *EventConn) LocalAddr() netip.AddrPort  { return c.ep.conn.Tuple().Local }
+func (c *EventConn) RemoteAddr() netip.AddrPort { return c.ep.conn.Tuple().Remote }
+
+// Exec runs f on the shard goroutine and waits for it: the way to use
+// EventConns from outside a handler. Output f causes leaves in the same
+// loop iteration.
+func (s *Stack) Exec(ctx context.Context, f func()) error {
+	return s.do(ctx, func(time.Duration, *shard.TX) { f() })
+}
+
+// ListenEvents listens on port (0 picks none: a port is required) of the
+// stack's address and hands accepted connections to a.
+func (s *Stack) ListenEvents(port uint16, a Acceptor) (*EventListener, error) {
+	if a == nil {
+		return nil, errors.New("ustack: ListenEvents needs an Acceptor")
+	}
+	if port == 0 {
+		return nil, errors.New("ustack: ListenEvents needs a port")
+	}
+	var el *EventListener
+	var lerr error
+	err := s.do(context.Background(), func(now time.Duration, tx *shard.TX) {
+		ln, err := s.tcp.listen(netip.AddrPortFrom(s.cfg.Addr.Addr(), port))
+		if err != nil {
+			lerr = err
+			return
+		}
+		ln.acc = a
+		ln.el = EventListener{ln: ln, s: s}
+		el = &ln.el
+	})
+	if err != nil {
+		return nil, err
+	}
+	return el, lerr
+}
+
+// Close stops listening; connections not yet accepted are reset.
+func (el *EventListener) Close() error {
+	return el.s.do(context.Background(), func(now time.Duration, tx *shard.TX) {
+		el.s.tcp.unlisten(el.ln)
+	})
+}
+
+// DialEvents opens a connection to raddr whose events go to h. The returned
+// EventConn may be used only on the shard goroutine; Established or Closed
+// (with the refusal or timeout) follows.
+func (s *Stack) DialEvents(raddr netip.AddrPort, h ConnHandler) (*EventConn, error) {
+	if h == nil {
+		return nil, errors.New("ustack: DialEvents needs a ConnHandler")
+	}
+	var ec *EventConn
+	var derr error
+	err := s.do(context.Background(), func(now time.Duration, tx *shard.TX) {
+		ep, err := s.tcp.dial(now, raddr)
+		if err != nil {
+			derr = err
+			return
+		}
+		ep.h = h
+		ec = &ep.ec
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ec, derr
+}
+
+// listen opens a listener on local (shard goroutine).
+func (l *tcpLayer) listen(local netip.AddrPort) (*listenEP, error) {
+	if _, used := l.listeners[local.Port()]; used {
+		return nil, fmt.Errorf("ustack: listen %s: %w", local, syscall.EADDRINUSE)
+	}
+	tl, err := tcp.NewListener(l.cfg, local, l.secrets)
+	if err != nil {
+		return nil, err
+	}
+	ln := &listenEP{layer: l, l: tl, addr: local.Addr()}
+	ln.timer.Init(ln)
+	l.listeners[local.Port()] = ln
+	return ln, nil
+}
+
+// unlisten closes a listener (shard goroutine).
+func (l *tcpLayer) unlisten(ln *listenEP) {
+	if ln.closed {
+		return
+	}
+	ln.closed = true
+	ln.l.Close(l.out.now, &l.out)
+	if ln.timer.Armed() {
+		l.s.shard.Wheel().Cancel(&ln.timer)
+	}
+	if l.listeners[ln.l.Addr().Port()] == ln {
+		delete(l.listeners, ln.l.Addr().Port())
+	}
+	// Connections established but never accepted were reset by Close;
+	// let their endpoints see it.
+	for _, ep := range l.conns {
+		if ep.listener == ln {
+			ep.listener = nil
+			l.touch(ep)
+		}
+	}
+}
+
+// dial starts an active open (shard goroutine).
+func (l *tcpLayer) dial(now time.Duration, raddr netip.AddrPort) (*endpoint, error) {
+	if !raddr.IsValid() || !raddr.Addr().Is4() || raddr.Port() == 0 {
+		return nil, fmt.Errorf("ustack: dial %s: %w", raddr, syscall.EINVAL)
+	}
+	src, err := l.s.host.SourceFor(raddr.Addr())
+	if err != nil {
+		return nil, fmt.Errorf("ustack: dial %s: %w: %w", raddr, syscall.ENETUNREACH, err)
+	}
+	port, err := l.ports.Pick(src, raddr, func(p uint16) bool {
+		_, busy := l.conns[tcp.Tuple{Local: netip.AddrPortFrom(src, p), Remote: raddr}]
+		_, lst := l.listeners[p]
+		return busy || lst
+	}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("ustack: dial %s: %w: %w", raddr, syscall.EADDRNOTAVAIL, err)
+	}
+	t := tcp.Tuple{Local: netip.AddrPortFrom(src, port), Remote: raddr}
+	c, err := tcp.Dial(now, l.cfg, t, l.secrets.ISN(now, t), &l.out)
+	if err != nil {
+		return nil, err
+	}
+	ep := l.add(c)
+	l.touch(ep)
+	return ep, nil
+}

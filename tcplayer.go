@@ -1,0 +1,314 @@
+package ustack
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/ustack/ustack/internal/ports"
+	"github.com/ustack/ustack/ip"
+	"github.com/ustack/ustack/link"
+	"github.com/ustack/ustack/shard"
+	"github.com/ustack/ustack/tcp"
+	"github.com/ustack/ustack/tcp/seqnum"
+	"github.com/ustack/ustack/wire"
+)
+
+// tcpLayer is the glue between the IP host and the TCP engine on one shard:
+// the 4-tuple table, the listeners, segment output, one wheel timer per
+// connection, and the dispatch of connection events once per burst. It runs
+// only on the shard goroutine.
+type tcpLayer struct {
+	s         *Stack
+	cfg       tcp.Config
+	secrets   *tcp.Secrets
+	ports     *ports.Selector
+	conns     map[tcp.Tuple]*endpoint
+	listeners map[uint16]*listenEP
+	responder tcp.Responder
+	counters  tcp.Counters
+	out       segOut
+	seg       tcp.Segment // scratch for the segment being delivered
+	dirty     []*endpoint // endpoints with events to dispatch this burst
+	spare     []*endpoint // the other half of the dirty double buffer
+	dirtyLn   []*listenEP // listeners with connections to hand out
+	timeWait  int         // connections in TIME-WAIT now
+	stats     tcpGlueStats
+}
+
+// tcpGlueStats count what the glue itself drops.
+type tcpGlueStats struct {
+	InCsumErrors uint64 // bad TCP checksum
+	InHdrErrors  uint64 // malformed header or options
+	OutNoBuffers uint64 // segment lost: no transmit buffer
+	TimeWaitDrop uint64 // TIME-WAIT entries dropped because the table was full
+}
+
+// segOut is the tcp.Output of the layer: it builds each segment into a frame
+// and hands it to IP. now and tx are those of the current shard entry.
+type segOut struct {
+	l   *tcpLayer
+	now time.Duration
+	tx  ip.Output
+}
+
+func (l *tcpLayer) init(s *Stack, cfg tcp.Config) error {
+	l.s = s
+	cfg.Counters = &l.counters
+	if cfg.MTU == 0 || cfg.MTU > s.host.MTU() {
+		cfg.MTU = s.host.MTU()
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	l.cfg = cfg
+	var secret [16]byte
+	if _, err := rand.Read(secret[:]); err != nil {
+		return fmt.Errorf("ustack: reading a secret for ISNs and SYN cookies: %w", err)
+	}
+	l.secrets = tcp.NewSecrets(secret)
+	var pk [16]byte
+	if _, err := rand.Read(pk[:]); err != nil {
+		return fmt.Errorf("ustack: reading a secret for port selection: %w", err)
+	}
+	sel, err := ports.New(ports.Config{}, pk)
+	if err != nil {
+		return err
+	}
+	l.ports = sel
+	l.conns = make(map[tcp.Tuple]*endpoint)
+	l.listeners = make(map[uint16]*listenEP)
+	l.responder.Counters = &l.counters
+	l.out.l = l
+	s.host.Register(wire.ProtoTCP, l)
+	return nil
+}
+
+// enter records the time and transmit batch of the current shard entry, so
+// engine calls made from handlers and tasks emit through them.
+func (l *tcpLayer) enter(now time.Duration, tx ip.Output) {
+	l.out.now = now
+	l.out.tx = tx
+}
+
+// Deliver is the IP layer's hand-off of one TCP segment (RFC 9293 §3.10.7).
+func (l *tcpLayer) Deliver(now time.Duration, p *ip.Packet, b *link.Buf, out ip.Output) {
+	l.enter(now, out)
+	th, err := wire.ParseTCP(b.Bytes())
+	if err != nil {
+		l.stats.InHdrErrors++
+		l.counters.InErrs++
+		b.Free()
+		return
+	}
+	if b.Flags&link.FlagCsumValid == 0 && !th.ChecksumValid4(p.Src.As4(), p.Dst.As4()) {
+		l.stats.InCsumErrors++
+		l.counters.InErrs++
+		b.Free()
+		return
+	}
+	seg := &l.seg
+	seg.Seq = seqValue(th.Seq())
+	seg.Ack = seqValue(th.Ack())
+	seg.Flags = th.Flags()
+	seg.Window = th.Window()
+	seg.Payload = th.Payload()
+	if err := wire.ParseTCPOptions(th.Options(), &seg.Opts); err != nil {
+		l.stats.InHdrErrors++
+		l.counters.InErrs++
+		b.Free()
+		return
+	}
+	t := tcp.Tuple{
+		Local:  netip.AddrPortFrom(p.Dst, th.DstPort()),
+		Remote: netip.AddrPortFrom(p.Src, th.SrcPort()),
+	}
+	if ep := l.conns[t]; ep != nil {
+		if ep.conn.State() == tcp.TimeWait && seg.Flags&(wire.TCPFlagSYN|wire.TCPFlagACK|wire.TCPFlagRST) == wire.TCPFlagSYN {
+			if iss, ok := ep.conn.AcceptSYNInTimeWait(now, seg); ok {
+				if ln := l.listenerFor(t.Local); ln != nil {
+					l.remove(ep)
+					l.counters.TCPTimeWaitReuse++
+					c := ln.l.InputISS(now, t.Local, t.Remote, seg, b, &l.out, iss)
+					l.afterListener(ln, c)
+					return
+				}
+			}
+		}
+		ep.conn.Input(now, seg, b, &l.out)
+		l.touch(ep)
+		return
+	}
+	if ln := l.listenerFor(t.Local); ln != nil {
+		c := ln.l.Input(now, t.Local, t.Remote, seg, b, &l.out)
+		l.afterListener(ln, c)
+		return
+	}
+	if p.Broadcast {
+		b.Free()
+		return
+	}
+	l.responder.Respond(now, t, seg, &l.out)
+	b.Free()
+}
+
+func (l *tcpLayer) listenerFor(local netip.AddrPort) *listenEP {
+	ln := l.listeners[local.Port()]
+	if ln == nil || (ln.addr.IsValid() && !ln.addr.IsUnspecified() && ln.addr != local.Addr()) {
+		return nil
+	}
+	return ln
+}
+
+// Send builds one segment into a transmit frame and hands it to IP.
+func (o *segOut) Send(t *tcp.Tuple, h *wire.TCPHeader, opts *wire.TCPOptions, p1, p2 []byte) {
+	b := o.tx.Pool().Get()
+	if b == nil {
+		o.l.stats.OutNoBuffers++
+		return
+	}
+	hl := wire.TCPMinHeaderLen
+	if opts != nil {
+		hl += opts.EncodedLen()
+	}
+	d := b.Extend(hl + len(p1) + len(p2))
+	if d == nil {
+		o.l.stats.OutNoBuffers++
+		b.Free()
+		return
+	}
+	n, err := wire.PutTCP(d, h, opts)
+	if err != nil {
+		o.l.stats.OutNoBuffers++
+		b.Free()
+		return
+	}
+	n += copy(d[n:], p1)
+	n += copy(d[n:], p2)
+	b.SetLen(n)
+	wire.TCP(d[:n]).SetChecksum4(t.Local.Addr().As4(), t.Remote.Addr().As4())
+	b.Flags |= link.FlagCsumValid
+	// DFDefault sets DF for TCP, as Linux's path MTU discovery does.
+	// Output owns b whatever happens; an error (no route, neighbour
+	// failed) is counted by IP and repaired by retransmission or timeout.
+	_ = o.l.s.host.OutputOpts(o.now, t.Remote.Addr(), wire.ProtoTCP, b, ip.Opts{}, o.tx)
+}
+
+// touch re-arms an endpoint's timer at the engine's deadline and queues its
+// events for dispatch at the end of the burst.
+func (l *tcpLayer) touch(ep *endpoint) {
+	if ep.removed {
+		return
+	}
+	w := l.s.shard.Wheel()
+	if d, ok := ep.conn.Deadline(); ok {
+		if !ep.timer.Armed() || ep.timer.When() != d {
+			w.Arm(&ep.timer, d)
+		}
+	} else if ep.timer.Armed() {
+		w.Cancel(&ep.timer)
+	}
+	st := ep.conn.State()
+	if st == tcp.TimeWait && !ep.inTimeWait {
+		if l.timeWait >= l.s.cfg.MaxTimeWait {
+			// The TIME-WAIT table is full: forget the connection now, as
+			// Linux does past tcp_max_tw_buckets.
+			l.stats.TimeWaitDrop++
+			l.remove(ep)
+			return
+		}
+		ep.inTimeWait = true
+		l.timeWait++
+	}
+	if !ep.dirty && (ep.conn.PendingEvents() != 0 || st == tcp.Closed) {
+		ep.dirty = true
+		l.dirty = append(l.dirty, ep)
+	}
+}
+
+// afterListener enters a connection the listener just established in the
+// table and re-arms the listener's timer.
+func (l *tcpLayer) afterListener(ln *listenEP, c *tcp.Conn) {
+	w := l.s.shard.Wheel()
+	if d, ok := ln.l.Deadline(); ok {
+		if !ln.timer.Armed() || ln.timer.When() != d {
+			w.Arm(&ln.timer, d)
+		}
+	} else if ln.timer.Armed() {
+		w.Cancel(&ln.timer)
+	}
+	if c == nil {
+		return
+	}
+	ep := l.add(c)
+	ep.listener = ln
+	ln.pending++
+	if !ln.dirty {
+		ln.dirty = true
+		l.dirtyLn = append(l.dirtyLn, ln)
+	}
+	l.touch(ep)
+}
+
+func (l *tcpLayer) add(c *tcp.Conn) *endpoint {
+	ep := &endpoint{l: l, conn: c}
+	ep.ec.ep = ep
+	ep.timer.Init(ep)
+	l.conns[c.Tuple()] = ep
+	return ep
+}
+
+// remove takes an endpoint out of the table for good.
+func (l *tcpLayer) remove(ep *endpoint) {
+	if ep.removed {
+		return
+	}
+	ep.removed = true
+	if ep.timer.Armed() {
+		l.s.shard.Wheel().Cancel(&ep.timer)
+	}
+	if ep.inTimeWait {
+		l.timeWait--
+		ep.inTimeWait = false
+	}
+	if l.conns[ep.conn.Tuple()] == ep {
+		delete(l.conns, ep.conn.Tuple())
+	}
+}
+
+// endBurst dispatches the events of every endpoint touched this burst.
+// Handlers may touch more endpoints; the loop runs until none is left, in a
+// bounded number of rounds so a handler that keeps making work cannot stall
+// the shard (what is left waits for the next burst).
+func (l *tcpLayer) endBurst(now time.Duration, tx ip.Output) {
+	l.enter(now, tx)
+	for round := 0; round < 8 && (len(l.dirty) > 0 || len(l.dirtyLn) > 0); round++ {
+		for i := 0; i < len(l.dirtyLn); i++ {
+			ln := l.dirtyLn[i]
+			l.dirtyLn[i] = nil
+			ln.dirty = false
+			ln.handOut()
+		}
+		l.dirtyLn = l.dirtyLn[:0]
+		eps := l.dirty
+		l.dirty = l.spare[:0]
+		for i, ep := range eps {
+			eps[i] = nil
+			ep.dirty = false
+			ep.dispatch()
+		}
+		l.spare = eps[:0]
+	}
+}
+
+// seqValue converts a wire sequence number.
+func seqValue(v uint32) seqnum.Value { return seqnum.Value(v) }
+
+// OnTimer is the shard timer handler of a connection.
+func (ep *endpoint) OnTimer(now time.Duration, tx *shard.TX) {
+	l := ep.l
+	l.enter(now, tx)
+	ep.conn.OnTimer(now, &l.out)
+	l.touch(ep)
+}

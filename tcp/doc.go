@@ -20,3 +20,31 @@
 // Defaults follow Linux (see Linux and LINUX-WIRE.md); every one of them is a
 // Config field.
 package tcp
+
+// # Driving the engine (what the glue does)
+//
+//   - Receive: parse the TCP header and options into a Segment (Payload
+//     aliasing the frame's *link.Buf), look the 4-tuple up; a Conn gets
+//     Conn.Input; otherwise a Listener on the local address gets
+//     Listener.Input (which returns the new Conn when a handshake
+//     completes, to be entered in the table); otherwise Responder.Respond
+//     answers with a RST (RFC 9293 §3.10.7.1). A SYN for a TIME-WAIT Conn
+//     goes to Conn.AcceptSYNInTimeWait first and, if accepted, to
+//     Listener.InputISS.
+//   - Send: Output.Send gets the tuple, header, options and payload; the
+//     glue copies them into a transmit frame and computes the checksum.
+//   - Time: after every call, Deadline (Conn and Listener) says when to
+//     call OnTimer next; re-arm the shard's timer wheel from it.
+//   - Application: Write, Read (or Peek/Consume), CloseWrite, Close,
+//     Abort; TakeEvents returns the pending EventReadable/EventWritable/
+//     EventEstablished/EventClosed/EventError bits once per burst.
+//   - Forget a Conn when State() is Closed.
+//   - Active open: Dial with an ISS from Secrets.ISN.
+//
+// # Not implemented
+//
+// RACK loss detection, F-RTO and undo, ECN, TCP Fast Open, MD5 signatures,
+// urgent data (URG is ignored), path MTU discovery, slow start after idle,
+// SO_LINGER with a timeout other than zero, and Linux's truesize-based
+// receive memory accounting (windows follow payload bytes; small in-order
+// segments are coalesced into the tail frame).

@@ -150,7 +150,9 @@ func (c *Conn) inputSynchronized(now time.Duration, seg *Segment, buf *link.Buf,
 		}
 		if len(seg.Payload) > 0 && seg.Seq.Add(seqnum.Size(len(seg.Payload))).LessThanEq(c.rcvNxt) {
 			c.cnt.DelayedACKLost++
-			c.setDSACK(seg.Seq, seg.Seq.Add(seqnum.Size(len(seg.Payload))))
+			if c.setDSACK(seg.Seq, seg.Seq.Add(seqnum.Size(len(seg.Payload)))) {
+				c.cnt.TCPDSACKOldSent++
+			}
 		}
 		if c.state == TimeWait && seg.has(flagFIN) {
 			c.arm(timerTimeWait, now+c.cfg.TimeWait) // retransmitted FIN

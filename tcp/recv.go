@@ -44,14 +44,18 @@ func (c *Conn) processText(now time.Duration, seq seqnum.Value, data []byte, buf
 	if end.LessThanEq(c.rcvNxt) {
 		// Entirely old: our ACK was lost. ACK at once with D-SACK.
 		c.cnt.DelayedACKLost++
-		c.setDSACK(seq, end)
+		if c.setDSACK(seq, end) {
+			c.cnt.TCPDSACKOldSent++
+		}
 		c.enterQuickAck()
 		c.ackNow = true
 		return false
 	}
 	if seq.LessThan(c.rcvNxt) {
 		// Partly old: D-SACK the old part, keep the rest.
-		c.setDSACK(seq, c.rcvNxt)
+		if c.setDSACK(seq, c.rcvNxt) {
+			c.cnt.TCPDSACKOldSent++
+		}
 		data = data[c.rcvNxt.Sub(seq):]
 		seq = c.rcvNxt
 	}
@@ -66,8 +70,9 @@ func (c *Conn) processText(now time.Duration, seq seqnum.Value, data []byte, buf
 		}
 		res := c.ooo.Insert(uint32(seq), buf.Bytes(), buf)
 		if res.HasDup() {
-			c.cnt.TCPDSACKOfoSent++
-			c.setDSACK(seqnum.Value(res.DupLeft), seqnum.Value(res.DupRight))
+			if c.setDSACK(seqnum.Value(res.DupLeft), seqnum.Value(res.DupRight)) {
+				c.cnt.TCPDSACKOfoSent++
+			}
 		}
 		if res.Dropped > 0 {
 			c.cnt.TCPOFODrop++
@@ -134,15 +139,15 @@ func (c *Conn) queueInOrder(b *link.Buf) {
 	c.rcvQ.push(b)
 }
 
-func (c *Conn) setDSACK(l, r seqnum.Value) {
+// setDSACK records a duplicate range to report first in the next ACK's
+// SACK option (RFC 2883), when SACK and D-SACK are on.
+func (c *Conn) setDSACK(l, r seqnum.Value) bool {
 	if c.cfg.DisableDSACK || !c.sackOK {
-		return
-	}
-	if !c.hasDSACK {
-		c.cnt.TCPDSACKOldSent++
+		return false
 	}
 	c.dsack.Left, c.dsack.Right = uint32(l), uint32(r)
 	c.hasDSACK = true
+	return true
 }
 
 // eventDataRecv tracks the receive MSS estimate and the delayed-ACK

@@ -260,3 +260,37 @@ func TestPingPongPiggyback(t *testing.T) {
 	h.in("<SEQ=601><ACK=201><CTL=ACK><LEN=100>")
 	h.out("<SEQ=201><ACK=701><CTL=ACK>")
 }
+
+// FIN,ACK that also acknowledges our FIN: FIN-WAIT-1 → TIME-WAIT at once.
+func TestFinWait1ToTimeWait(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.established("")
+	h.c.Close(h.now, h.rec)
+	h.out("FIN-WAIT-1 --> <SEQ=101><ACK=301><CTL=FIN,ACK>")
+	h.in("TIME-WAIT <-- <SEQ=301><ACK=102><CTL=FIN,ACK>")
+	h.out("<SEQ=102><ACK=302><CTL=ACK>")
+	// RST in TIME-WAIT ends it (Linux without RFC 1337 protection).
+	h.in("CLOSED <-- <SEQ=302><CTL=RST>")
+}
+
+// A FIN that arrives beyond a hole takes effect once the hole is filled;
+// data beyond the window is cut off (and a FIN on it ignored).
+func TestOutOfOrderFINAndWindowClip(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.established("<MSS=1460><SACKOK>")
+	h.in("ESTABLISHED <-- <SEQ=401><ACK=101><CTL=FIN,ACK><LEN=100>")
+	h.out("<SEQ=101><ACK=301><CTL=ACK><SACK=401-501>")
+	h.in("CLOSE-WAIT <-- <SEQ=301><ACK=101><CTL=ACK><LEN=100>")
+	h.out("<SEQ=101><ACK=502><CTL=ACK>")
+	h.readAll(301, 200)
+
+	h = newHarness(t, testConfig())
+	h.established("")
+	// The window is 64240: a segment running past it is trimmed at the
+	// right edge and its FIN dropped.
+	h.in("ESTABLISHED <-- <SEQ=64500><ACK=101><CTL=FIN,ACK><LEN=100>")
+	h.out("<SEQ=101><ACK=301><CTL=ACK>")
+	if h.c.Info().OOOQueued != 64541-64500 {
+		t.Fatalf("held %d bytes beyond the hole", h.c.Info().OOOQueued)
+	}
+}

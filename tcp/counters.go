@@ -36,42 +36,33 @@ type Counters struct {
 	TCPLostRetransmit      uint64 // retransmissions lost again (RTO during recovery)
 	TCPLossProbes          uint64 // tail loss probes sent
 	TCPLossProbeRecovery   uint64 // losses repaired by a tail loss probe
-	TCPLossUndo            uint64
 	TCPPureAcks            uint64 // ACKs without data received
 	TCPHPAcks              uint64 // ACKs for new data received
 	TCPDSACKOldSent        uint64 // DSACK blocks sent for old duplicates
 	TCPDSACKOfoSent        uint64 // DSACK blocks sent for out-of-order duplicates
-	TCPSACKReneging        uint64
 	TCPOFOQueue            uint64 // segments queued out of order
 	TCPOFODrop             uint64 // out-of-order segments dropped (no room)
 	TCPRcvQDrop            uint64 // in-order data dropped (no room)
 	TCPZeroWindowDrop      uint64 // data dropped because the window was zero
-	OutOfWindowIcmps       uint64
 	ListenOverflows        uint64 // handshakes refused: accept queue full
 	ListenDrops            uint64 // SYNs and ACKs dropped by a listener
-	TCPAbortOnData         uint64 // RST sent on close with unread data
-	TCPAbortOnClose        uint64 // RST sent for data arriving after close
-	TCPAbortOnMemory       uint64
+	TCPAbortOnData         uint64 // RST sent for data arriving after close
+	TCPAbortOnClose        uint64 // RST sent on close with unread data
 	TCPAbortOnTimeout      uint64 // aborted after retries or user timeout
 	TCPAbortOnLinger       uint64 // RST sent by close with linger 0
-	TCPAbortFailed         uint64
 	TCPKeepAliveProbes     uint64 // keepalive probes sent (not a Linux name)
 	TCPWinProbe            uint64 // zero-window probes sent
 	TCPSynRetrans          uint64 // SYN and SYN-ACK retransmissions
 	TCPOrigDataSent        uint64 // segments with new data sent
-	TCPACKSkippedSynRecv   uint64
 	TCPACKSkippedChallenge uint64 // challenge ACKs suppressed by the rate limit
 	TCPTimeWaitReuse       uint64 // TIME-WAIT connections replaced by a new SYN (TW_RECYCLED-like)
 	TCPRcvCoalesce         uint64
-	TCPWantZeroWindowAdv   uint64
 	TCPToZeroWindowAdv     uint64
 	TCPFromZeroWindowAdv   uint64
-	TCPBacklogDrop         uint64
 	TCPReqQFullDoCookies   uint64 // SYN cookies sent because the SYN queue was full
 	TCPReqQFullDrop        uint64 // SYNs dropped because the SYN queue was full
 	EmbryonicRsts          uint64 // RSTs received in SYN-RECEIVED
 	TW                     uint64 // TIME-WAIT connections that ended by timer
-	TWKilled               uint64
 }
 
 // RateLimiter is a token bucket driven by the caller's clock: at most Limit

@@ -135,6 +135,9 @@ func (c *Conn) sendRST(now time.Duration, out Output) {
 // min(RcvBuf/2, MSS) (receiver SWS avoidance).
 func (c *Conn) selectWindow() uint16 {
 	wnd := c.newWindow()
+	if wnd == 0 && c.rcvWnd != 0 {
+		c.cnt.TCPToZeroWindowAdv++
+	}
 	c.rcvWnd = wnd
 	c.rcvWup = c.rcvNxt
 	if c.state == SynSent {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, as root, the system packages ustack's tests use: tshark (reads the
 # pcapng captures back), iproute2 (namespaces and veth pairs for the real-path
-# tests), curl, and the Go tools the checks run. Safe to run more than once.
+# tests), iputils-ping (the kernel side of the link interop tests), curl, and the Go tools the checks run. Safe to run more than once.
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -11,6 +11,7 @@ else
 	command -v tshark >/dev/null 2>&1 || need+=(tshark)
 	command -v ip >/dev/null 2>&1 || need+=(iproute2)
 	command -v curl >/dev/null 2>&1 || need+=(curl)
+	command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
 	if [ ${#need[@]} -gt 0 ]; then
 		export DEBIAN_FRONTEND=noninteractive
 		echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections

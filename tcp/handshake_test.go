@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -217,4 +218,47 @@ func TestRespondNoConn(t *testing.T) {
 	s, _ = h.seg("<SEQ=300><CTL=RST>")
 	r.Respond(h.now, h.tup, s, h.rec)
 	h.none()
+}
+
+// Linux's SYN,ACK option bytes: mss, then sackOK packed with TS, nop,
+// wscale; and an IPv6 path advertises MTU-60.
+func TestSynAckLayoutAndIPv6MSS(t *testing.T) {
+	h := newHarness(t, Linux())
+	h.listen()
+	h.in("<SEQ=100><CTL=SYN><MSS=1460><SACKOK><TS=500,0><WS=7>")
+	sa := h.out("<SEQ=300><ACK=101><CTL=SYN,ACK><MSS=1460>")
+	var b [40]byte
+	n, err := sa.opts.Encode(b[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []byte{2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 0, 0, 0, 0x01, 0xf4, 1, 3, 3, 8}
+	binary.BigEndian.PutUint32(want[8:], sa.opts.TSVal)
+	if !bytes.Equal(b[:n], want) {
+		t.Fatalf("SYN,ACK options % x\n want % x", b[:n], want)
+	}
+
+	h6 := newHarness(t, Linux())
+	h6.tup = Tuple{Local: netip.MustParseAddrPort("[2001:db8::1]:40000"), Remote: netip.MustParseAddrPort("[2001:db8::2]:80")}
+	h6.dial()
+	h6.out("<SEQ=100><CTL=SYN><MSS=1440>")
+}
+
+// A user MSS (TCP_MAXSEG) lowers the advertised MSS and caps what is sent
+// even when the peer allows more.
+func TestUserMSS(t *testing.T) {
+	cfg := testConfig()
+	cfg.MSS = 1000
+	h := newHarness(t, cfg)
+	h.dial()
+	h.out("<SEQ=100><CTL=SYN><MSS=1000>")
+	h.in("<SEQ=300><ACK=101><CTL=SYN,ACK><MSS=1460>")
+	h.out("<SEQ=101><ACK=301><CTL=ACK>")
+	h.write(2500)
+	h.out("<SEQ=101><LEN=1000>")
+	h.out("<SEQ=1101><LEN=1000>")
+	h.out("<SEQ=2101><LEN=500>")
+	if h.c.Info().SndMSS != 1000 {
+		t.Fatal(h.c.Info().SndMSS)
+	}
 }

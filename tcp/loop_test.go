@@ -12,15 +12,17 @@ import (
 // into a fresh frame buffer (as real glue would) and delivered after delay,
 // unless the loss function drops it.
 type vwire struct {
-	t     *testing.T
-	now   time.Duration
-	delay time.Duration
-	pool  *link.Pool
-	q     []flight
-	rng   uint64
-	loss  float64 // probability of dropping a segment
-	sent  [2]int
-	lost  [2]int
+	t      *testing.T
+	now    time.Duration
+	delay  time.Duration
+	pool   *link.Pool
+	q      []flight
+	rng    uint64
+	loss   float64       // probability of dropping a segment
+	jitter time.Duration // extra random delay (reorders segments)
+	dup    float64       // probability of delivering a segment twice
+	sent   [2]int
+	lost   [2]int
 }
 
 type flight struct {
@@ -54,9 +56,36 @@ func (e *end) Send(t *Tuple, h *wire.TCPHeader, o *wire.TCPOptions, p1, p2 []byt
 	}
 	p := b.Extend(len(p1) + len(p2))
 	copy(p[copy(p, p1):], p2)
-	f := flight{at: w.now + w.delay, to: 1 - e.side, buf: b}
+	at := w.now + w.delay
+	if w.jitter > 0 {
+		at += time.Duration(w.random() * float64(w.jitter))
+	}
+	f := flight{at: at, to: 1 - e.side, buf: b}
 	f.seg = Segment{Seq: seqv(h.Seq), Ack: seqv(h.Ack), Flags: h.Flags, Window: h.Window, Opts: *o, Payload: b.Bytes()}
-	w.q = append(w.q, f)
+	w.insert(f)
+	if w.dup > 0 && w.random() < w.dup {
+		d := w.pool.Get()
+		if d == nil {
+			w.t.Fatal("wire pool exhausted")
+		}
+		copy(d.Extend(len(p)), p)
+		g := f
+		g.buf = d
+		g.seg.Payload = d.Bytes()
+		g.at += time.Millisecond
+		w.insert(g)
+	}
+}
+
+// insert keeps the queue ordered by delivery time (stable).
+func (w *vwire) insert(f flight) {
+	i := len(w.q)
+	for i > 0 && w.q[i-1].at > f.at {
+		i--
+	}
+	w.q = append(w.q, flight{})
+	copy(w.q[i+1:], w.q[i:])
+	w.q[i] = f
 }
 
 // stream is one direction's application: it writes total bytes of a
@@ -78,19 +107,23 @@ func TestLoopbackTransfer(t *testing.T) {
 		{"loss1pct", 0.01, nil},
 		{"loss3pct-newreno-nots", 0.03, func(c *Config) { c.DisableTimestamps = true; c.CongestionControl = "newreno" }},
 		{"smallbuf", 0.01, func(c *Config) { c.RcvBuf = 16384; c.SndBuf = 8192 }},
+		{"reorder-dup-loss", 0.01, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := Linux()
 			if tc.cfg != nil {
 				tc.cfg(&cfg)
 			}
-			loopback(t, cfg, tc.loss, 1<<20)
+			w := &vwire{t: t, delay: 5 * time.Millisecond, pool: link.MustPool(link.PoolConfig{Count: 8192}), rng: 42, loss: tc.loss}
+			if tc.name == "reorder-dup-loss" {
+				w.jitter, w.dup = 3*time.Millisecond, 0.01
+			}
+			loopback(t, w, cfg, 1<<20)
 		})
 	}
 }
 
-func loopback(t *testing.T, cfg Config, loss float64, size int) {
-	w := &vwire{t: t, delay: 5 * time.Millisecond, pool: link.MustPool(link.PoolConfig{Count: 8192}), rng: 42, loss: loss}
+func loopback(t *testing.T, w *vwire, cfg Config, size int) {
 	outs := [2]*end{{w, 0}, {w, 1}}
 	sec := NewSecrets([16]byte{9})
 	l, err := NewListener(cfg, addrB, sec)

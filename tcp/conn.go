@@ -275,6 +275,11 @@ func (c *Conn) setState(s State) {
 	is := s == Established || s == CloseWait
 	if was && !is {
 		c.cnt.CurrEstab--
+		if s == Closed {
+			// RFC 4022 tcpEstabResets, counted as Linux's tcp_set_state
+			// does: any direct transition to CLOSED.
+			c.cnt.EstabResets++
+		}
 	} else if is && !was {
 		c.cnt.CurrEstab++
 	}

@@ -11,7 +11,7 @@ type Counters struct {
 	ActiveOpens  uint64 // connections that went SYN-SENT (Dial)
 	PassiveOpens uint64 // connections that went SYN-RECEIVED from LISTEN
 	AttemptFails uint64 // SYN-SENT/SYN-RECEIVED to CLOSED, or SYN-RECEIVED reset
-	EstabResets  uint64 // ESTABLISHED/CLOSE-WAIT to CLOSED by RST
+	EstabResets  uint64 // ESTABLISHED/CLOSE-WAIT straight to CLOSED (reset, abort, timeout)
 	CurrEstab    int64  // connections in ESTABLISHED or CLOSE-WAIT now
 	InSegs       uint64 // segments received (including errors)
 	OutSegs      uint64 // segments sent, excluding retransmissions

@@ -349,10 +349,7 @@ func (c *Conn) inputReset() {
 		c.cnt.AttemptFails++
 		c.cnt.EmbryonicRsts++
 		c.setErr(ErrConnRefused)
-	case Established, CloseWait:
-		c.cnt.EstabResets++
-		c.setErr(ErrConnReset)
-	case FinWait1, FinWait2:
+	case Established, CloseWait, FinWait1, FinWait2:
 		c.setErr(ErrConnReset)
 	default: // CLOSING, LAST-ACK, TIME-WAIT
 	}

@@ -63,6 +63,28 @@ func (c *Conn) fillSACK(o *wire.TCPOptions) {
 	o.NumSACK = n
 }
 
+// curMSS is the payload of a full segment sent now: sndMSS less the SACK
+// blocks the segment will carry (Linux tcp_current_mss). Without it a full
+// data segment that also reports out-of-order data would exceed the MTU.
+func (c *Conn) curMSS() int {
+	if !c.sackOK {
+		return c.sndMSS
+	}
+	n := c.ooo.NumRanges()
+	if c.hasDSACK && !c.cfg.DisableDSACK {
+		n++
+	}
+	if n == 0 {
+		return c.sndMSS
+	}
+	limit := 4
+	if c.tsOK {
+		limit = 3
+	}
+	n = min(n, limit)
+	return max(c.sndMSS-(4+8*n), 64)
+}
+
 // ackSent settles ACK bookkeeping after any segment carrying ACK.
 func (c *Conn) ackSent(now time.Duration) {
 	if c.ackPending || c.ackNow {

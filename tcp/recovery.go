@@ -234,7 +234,7 @@ func (c *Conn) recoverySend(now time.Duration, out Output, delivered int) {
 	sndcnt := c.prr.OnAck(delivered, c.pipe())
 	for sndcnt > 0 {
 		if seq, n, ok := c.nextHole(); ok {
-			n = min(n, c.sndMSS)
+			n = min(n, c.curMSS())
 			c.cnt.TCPFastRetrans++
 			c.sendRange(now, out, seq, n)
 			c.rtxNext = seq.Add(seqnum.Size(n))
@@ -248,7 +248,7 @@ func (c *Conn) recoverySend(now time.Duration, out Output, delivered int) {
 		if !c.sndNxt.LessThan(end) || !c.sndNxt.LessThan(wndEnd) {
 			break
 		}
-		n := min(int(end.Sub(c.sndNxt)), int(wndEnd.Sub(c.sndNxt)), c.sndMSS)
+		n := min(int(end.Sub(c.sndNxt)), int(wndEnd.Sub(c.sndNxt)), c.curMSS())
 		c.sendData(now, out, c.sndNxt, n, false)
 		c.prr.OnSent(n)
 		sndcnt -= n

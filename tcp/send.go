@@ -131,7 +131,7 @@ func (c *Conn) push(now time.Duration, out Output) {
 	if !c.canSendData() || c.inRecovery {
 		return // in recovery PRR decides (recoverySend)
 	}
-	mss := c.sndMSS
+	mss := c.curMSS()
 	c.cwndFull = false
 	for {
 		end := c.dataEnd()
@@ -275,7 +275,7 @@ func (c *Conn) retransmitHead(now time.Duration, out Output) {
 	end := c.dataEnd()
 	n := 0
 	if seq.LessThan(end) {
-		n = min(int(end.Sub(seq)), c.sndMSS)
+		n = min(int(end.Sub(seq)), c.curMSS())
 	}
 	fin := c.finSent() && seq.Add(seqnum.Size(n)) == end
 	if n == 0 && !fin {

@@ -52,7 +52,7 @@ func (c *Conn) onTLP(now time.Duration, out Output) {
 	wndEnd := c.sndUna.Add(seqnum.Size(c.sndWnd))
 	if c.sndNxt == c.sndMax && c.sndNxt.LessThan(end) && c.sndNxt.LessThan(wndEnd) {
 		// New data: one segment, whatever cwnd says.
-		n := min(int(end.Sub(c.sndNxt)), int(wndEnd.Sub(c.sndNxt)), c.sndMSS)
+		n := min(int(end.Sub(c.sndNxt)), int(wndEnd.Sub(c.sndNxt)), c.curMSS())
 		c.sendData(now, out, c.sndNxt, n, false)
 		c.tlpRetrans = false
 	} else {

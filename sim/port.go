@@ -120,8 +120,16 @@ type Port struct {
 	head, tail *link.Buf // receivable frames, linked through Buf.Next
 	queued     int
 	closed     bool
+	down       bool // SetDown: frames sent are lost (a blackout)
 	st         link.Stats
 }
+
+// SetDown cuts (true) or restores (false) the direction of the link from
+// this port to its peer: while down, every frame this port sends is lost
+// before the impairment model sees it, counted in Stats().TxDropped and
+// traced as dropped with impair.DropLoss. Frames already in flight still
+// arrive. Use it on both ports for a blackout of both directions.
+func (p *Port) SetDown(down bool) { p.down = down }
 
 var _ link.Link = (*Port)(nil)
 
@@ -164,6 +172,14 @@ func (p *Port) Send(bufs []*link.Buf) int {
 			p.st.TxErrors++
 			if w.trace != nil {
 				w.trace(TraceEvent{Time: w.now, Kind: TraceDropped, Port: p, Len: n, Data: b.Bytes()})
+			}
+			b.Free()
+			continue
+		}
+		if p.down {
+			p.st.TxDropped++
+			if w.trace != nil {
+				w.trace(TraceEvent{Time: w.now, Kind: TraceDropped, Port: p, Len: n, Drop: impair.DropLoss})
 			}
 			b.Free()
 			continue

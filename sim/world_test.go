@@ -363,3 +363,48 @@ func BenchmarkSendDeliver(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*32), "ns/frame")
 }
+
+// SetDown loses every frame sent while down, in that direction only, and
+// traffic flows again once it is up.
+func TestPortSetDown(t *testing.T) {
+	w := New(1)
+	a, b := w.Link(impair.Config{Delay: time.Millisecond}, impair.Config{Delay: time.Millisecond})
+	send := func(p *Port) {
+		buf := p.Pool().Get()
+		buf.Extend(60)
+		if p.Send([]*link.Buf{buf}) != 1 {
+			t.Fatal("Send refused a frame")
+		}
+	}
+	recv := func(p *Port) int {
+		var bufs [8]*link.Buf
+		n := p.Recv(bufs[:])
+		for _, x := range bufs[:n] {
+			x.Free()
+		}
+		return n
+	}
+	a.SetDown(true)
+	send(a)
+	send(b)
+	w.RunFor(10 * time.Millisecond)
+	if got := recv(b); got != 0 {
+		t.Fatalf("b received %d frames while a->b was down", got)
+	}
+	if got := recv(a); got != 1 {
+		t.Fatalf("a received %d frames from b; the other direction must stay up", got)
+	}
+	if a.Stats().TxDropped != 1 {
+		t.Fatalf("TxDropped = %d, want 1", a.Stats().TxDropped)
+	}
+	a.SetDown(false)
+	send(a)
+	w.RunFor(10 * time.Millisecond)
+	if got := recv(b); got != 1 {
+		t.Fatalf("b received %d frames after the link came back, want 1", got)
+	}
+	w.Close()
+	if a.Pool().InUse() != 0 || b.Pool().InUse() != 0 {
+		t.Fatal("buffers leaked")
+	}
+}

@@ -1,0 +1,44 @@
+package ustack
+
+import (
+	"context"
+	"time"
+
+	"github.com/ustack/ustack/shard"
+	"github.com/ustack/ustack/tcp"
+)
+
+// TCPStats is a snapshot of the stack's TCP state, read on the shard.
+type TCPStats struct {
+	Conns     int // connections in the 4-tuple table, TIME-WAIT included
+	TimeWait  int // of those, in TIME-WAIT
+	Listeners int // listening ports
+
+	// Counters are the engine's counters, named after Linux's Tcp and
+	// TcpExt MIBs (nstat names).
+	Counters tcp.Counters
+
+	InCsumErrors uint64 // segments dropped for a bad checksum
+	InHdrErrors  uint64 // segments dropped for a malformed header or options
+	OutNoBuffers uint64 // segments lost for want of a transmit buffer
+	TimeWaitDrop uint64 // closing connections forgotten: TIME-WAIT table full
+}
+
+// TCPStats returns a snapshot of the TCP table and counters.
+func (s *Stack) TCPStats() (TCPStats, error) {
+	var st TCPStats
+	err := s.do(context.Background(), func(time.Duration, *shard.TX) {
+		l := &s.tcp
+		st = TCPStats{
+			Conns:        len(l.conns),
+			TimeWait:     l.timeWait,
+			Listeners:    len(l.listeners),
+			Counters:     l.counters,
+			InCsumErrors: l.stats.InCsumErrors,
+			InHdrErrors:  l.stats.InHdrErrors,
+			OutNoBuffers: l.stats.OutNoBuffers,
+			TimeWaitDrop: l.stats.TimeWaitDrop,
+		}
+	})
+	return st, err
+}

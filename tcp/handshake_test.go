@@ -58,7 +58,7 @@ func TestActiveOpenLinuxOptions(t *testing.T) {
 		t.Fatalf("ACK options % x, want nop,nop,TS", b[:n])
 	}
 	in := h.c.Info()
-	if in.SndMSS != 1400-12 || in.SndWscale != 7 || in.RcvWscale != 8 || !in.SACK || !in.Timestamps {
+	if in.SndMSS != 1400-12 || in.SndWscale != 7 || in.RcvWscale != 8 || !in.SACK || !in.Timestamps || in.SndWnd != 65535 {
 		t.Fatalf("negotiated %+v", in)
 	}
 	if in.RTT != 10*time.Millisecond {

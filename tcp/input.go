@@ -79,7 +79,7 @@ func (c *Conn) inputSynSent(now time.Duration, seg *Segment, buf *link.Buf, out 
 		// Our SYN is acknowledged: ESTABLISHED (RFC 9293 §3.10.7.3).
 		c.sndUna = seg.Ack
 		c.sampleSynRTT(now, seg)
-		c.sndWnd = uint32(seg.Window) << c.sndWscale
+		c.sndWnd = uint32(seg.Window) // a SYN's window is never scaled (RFC 7323 §2.2)
 		c.maxSndWnd = c.sndWnd
 		c.sndWl1, c.sndWl2 = seg.Seq, seg.Ack
 		c.disarm(timerRTX)
@@ -193,33 +193,7 @@ func (c *Conn) inputSynchronized(now time.Duration, seg *Segment, buf *link.Buf,
 	}
 	c.lastRecv = now
 	c.probes = 0
-	switch c.state {
-	case Established, CloseWait:
-		c.processAck(now, seg, out)
-	case FinWait1:
-		c.processAck(now, seg, out)
-		if c.ourFinAcked() {
-			c.setState(FinWait2)
-			if c.userShut {
-				c.arm(timerTimeWait, now+c.cfg.FinTimeout)
-			}
-		}
-	case FinWait2:
-		c.processAck(now, seg, out)
-	case Closing:
-		c.processAck(now, seg, out)
-		if c.ourFinAcked() {
-			c.enterTimeWait(now)
-		}
-		return false
-	case LastAck:
-		c.processAck(now, seg, out)
-		if c.ourFinAcked() {
-			c.toClosed()
-		}
-		return false
-	case TimeWait:
-		// Only a retransmitted FIN is expected; it was handled above.
+	if !c.ackByState(now, seg, out) {
 		return false
 	}
 	if c.state == Closed {
@@ -266,6 +240,53 @@ func (c *Conn) inputSynchronized(now time.Duration, seg *Segment, buf *link.Buf,
 		c.processFIN(now)
 	}
 	return held
+}
+
+// ackByState is the per-state part of "fifth, check the ACK field" (RFC
+// 9293 §3.10.7.4). It reports whether the segment's text and FIN are to
+// be processed next.
+func (c *Conn) ackByState(now time.Duration, seg *Segment, out Output) bool {
+	switch c.state {
+	case Established, CloseWait:
+		// ESTABLISHED, CLOSE-WAIT: update SND.UNA and the window.
+		c.processAck(now, seg, out)
+	case FinWait1:
+		// FIN-WAIT-1: as ESTABLISHED, and if our FIN is now
+		// acknowledged, enter FIN-WAIT-2 (bounded by FinTimeout once
+		// the application has closed, as Linux does).
+		c.processAck(now, seg, out)
+		if c.ourFinAcked() {
+			c.setState(FinWait2)
+			if c.userShut {
+				c.arm(timerTimeWait, now+c.cfg.FinTimeout)
+			}
+		}
+	case FinWait2:
+		// FIN-WAIT-2: as ESTABLISHED; the user's CLOSE completes
+		// when the peer's FIN arrives.
+		c.processAck(now, seg, out)
+	case Closing:
+		// CLOSING: if the ACK acknowledges our FIN, enter TIME-WAIT;
+		// otherwise ignore the segment.
+		c.processAck(now, seg, out)
+		if c.ourFinAcked() {
+			c.enterTimeWait(now)
+		}
+		return false
+	case LastAck:
+		// LAST-ACK: the only thing expected is the ACK of our FIN; when
+		// it comes, delete the TCB (CLOSED).
+		c.processAck(now, seg, out)
+		if c.ourFinAcked() {
+			c.toClosed()
+		}
+		return false
+	case TimeWait:
+		// TIME-WAIT: the only thing expected is a retransmitted FIN,
+		// handled by the sequence check above.
+		return false
+	}
+	return c.state != Closed
 }
 
 // readShutAbort: data arriving after the application closed the

@@ -1,6 +1,7 @@
 package ip
 
 import (
+	"errors"
 	"net/netip"
 	"testing"
 	"time"
@@ -468,4 +469,68 @@ func TestNeighAgesOut(t *testing.T) {
 	if _, ok := h.NextDeadline(); ok {
 		t.Fatal("deadline armed with an empty cache")
 	}
+}
+
+func TestPermanentNeighbour(t *testing.T) {
+	c := newCollector(t)
+	h := hostA(t, nil)
+	h.Output(0, addrB, 17, bufOf(t, c.pool, make([]byte, 8)), c) // queued behind ARP
+	c.take()
+	if err := h.SetNeigh(0, addrB, macB, c); err != nil {
+		t.Fatal(err)
+	}
+	if f := c.take(); len(f) != 1 || h.NeighState(addrB) != NeighPermanent {
+		t.Fatalf("%d frames flushed, state %v", len(f), h.NeighState(addrB))
+	}
+	// ARP does not override it, time does not age it.
+	other := wire.MAC{2, 0, 0, 0, 0, 0x77}
+	h.Input(time.Second, bufOf(t, c.pool, eth(wire.BroadcastMAC(), other, wire.EtherTypeARP,
+		arpPkt(wire.ARPRequest, other, addrB, wire.MAC{}, addrB))), c)
+	for now := time.Second; now < 10*time.Minute; now += 10 * time.Second {
+		h.Tick(now, c)
+		h.Output(now, addrB, 17, bufOf(t, c.pool, make([]byte, 8)), c)
+	}
+	for _, f := range c.take() {
+		if e, _ := wire.ParseEthernet(f); e.EtherType() != wire.EtherTypeIPv4 || e.Dst() != macB {
+			t.Fatalf("unexpected frame %x", f)
+		}
+	}
+	if h.NeighState(addrB) != NeighPermanent {
+		t.Fatalf("state %v", h.NeighState(addrB))
+	}
+	for _, bad := range []struct {
+		a   netip.Addr
+		mac wire.MAC
+	}{{remote, macB}, {addrA, macB}, {addrB, wire.MAC{}}, {addrB, wire.BroadcastMAC()}} {
+		if err := h.SetNeigh(0, bad.a, bad.mac, c); !errors.Is(err, ErrBadAddress) {
+			t.Fatalf("SetNeigh(%v, %v): %v", bad.a, bad.mac, err)
+		}
+	}
+	h.DeleteNeigh(addrB)
+	if h.NeighState(addrB) != NeighNone {
+		t.Fatal("not deleted")
+	}
+	checkPool(t, c.pool, 0)
+}
+
+func TestAnnounce(t *testing.T) {
+	c := newCollector(t)
+	h := hostA(t, nil)
+	h.Announce(c)
+	f := c.take()
+	want := eth(wire.BroadcastMAC(), macA, wire.EtherTypeARP, arpPkt(wire.ARPRequest, macA, addrA, wire.MAC{}, addrA))
+	if len(f) != 1 || string(f[0]) != string(want) {
+		t.Fatalf("announcement %x", f)
+	}
+	// B, which has A cached, follows the announcement of a new MAC.
+	b := hostB(t)
+	b.SetNeigh(0, addrA, [6]byte{2, 0, 0, 0, 0, 0x99}, c)
+	b.DeleteNeigh(addrA)
+	b.Output(0, addrA, 17, bufOf(t, c.pool, make([]byte, 8)), c)
+	c.take()
+	b.Input(0, bufOf(t, c.pool, f[0]), c)
+	if m, ok := b.NeighMAC(addrA); !ok || m != [6]byte(macA) {
+		t.Fatalf("B has %x for A", m)
+	}
+	checkPool(t, c.pool, 0)
 }

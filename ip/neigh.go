@@ -1,6 +1,7 @@
 package ip
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -21,6 +22,66 @@ func (h *Host) NeighState(addr netip.Addr) NeighState {
 		return NeighNone
 	}
 	return e.state
+}
+
+// SetNeigh installs a PERMANENT neighbour entry (like `ip neigh add ...
+// nud permanent`): used without ARP, never aged, probed or changed by ARP,
+// and never evicted. Packets waiting for addr are sent at once. It fails
+// when addr is not on-link IPv4, mac is not unicast, or the cache is full
+// of entries that cannot be evicted.
+func (h *Host) SetNeigh(now time.Duration, addr netip.Addr, mac [6]byte, out Output) error {
+	addr = addr.Unmap()
+	if !addr.Is4() || !h.onLink(a4(addr)) || a4(addr) == h.self {
+		return fmt.Errorf("%w: %v is not an on-link neighbour", ErrBadAddress, addr)
+	}
+	if mac == ([6]byte{}) || mac[0]&1 != 0 {
+		return fmt.Errorf("%w: MAC %x is not unicast", ErrBadAddress, mac)
+	}
+	e := h.neigh.find(a4(addr))
+	if e == nil {
+		if e = h.newNeigh(now, a4(addr)); e == nil {
+			h.c.NeighTableFull++
+			return fmt.Errorf("%w: neighbour cache full", ErrNoBuffer)
+		}
+	}
+	e.mac = mac
+	e.state = NeighPermanent
+	e.probes = 0
+	e.confirmed = now
+	if e.head != nil {
+		h.flush(e, out)
+	}
+	return nil
+}
+
+// DeleteNeigh removes addr's entry (PERMANENT ones included), dropping
+// any packets waiting for it.
+func (h *Host) DeleteNeigh(addr netip.Addr) {
+	addr = addr.Unmap()
+	if !addr.Is4() {
+		return
+	}
+	e := h.neigh.find(a4(addr))
+	if e == nil {
+		return
+	}
+	for b := e.head; b != nil; {
+		next := b.Next
+		b.Next = nil
+		b.Free()
+		h.c.NeighQueueDrops++
+		h.c.OutDiscards++
+		b = next
+	}
+	h.pendTotal -= e.npend
+	h.neigh.remove(e.addr)
+}
+
+// Announce broadcasts a gratuitous ARP request for the host's address
+// (RFC 5227 section 3), so neighbours update a cached MAC, for example
+// after a failover.
+func (h *Host) Announce(out Output) {
+	h.sendARP(wire.ARPRequest, wire.BroadcastMAC(), wire.MAC{}, h.self, out)
 }
 
 // NeighMAC returns addr's link-layer address when its entry has one.
@@ -82,7 +143,7 @@ func (h *Host) xmit(now time.Duration, nh uint32, b *link.Buf, out Output) {
 		}
 	case NeighStale:
 		h.enterDelay(now, e)
-	case NeighDelay, NeighProbe:
+	case NeighDelay, NeighProbe, NeighPermanent:
 	case NeighFailed:
 		e.state = NeighIncomplete
 		e.probes = 1
@@ -177,7 +238,7 @@ func (h *Host) newNeigh(now time.Duration, addr uint32) *neighEntry {
 		var victim *neighEntry
 		for i := range t.slots {
 			e := &t.slots[i]
-			if !e.inUse || e.state == NeighIncomplete {
+			if !e.inUse || e.state == NeighIncomplete || e.state == NeighPermanent {
 				continue
 			}
 			if victim == nil || evictBefore(e, victim) {
@@ -423,6 +484,8 @@ func (h *Host) onLink(v uint32) bool {
 // (STALE when it changed), as RFC 4861 7.2.5/7.3.3 prescribe.
 func (h *Host) learn(now time.Duration, e *neighEntry, mac wire.MAC, solicited bool, out Output) {
 	switch {
+	case e.state == NeighPermanent:
+		return
 	case solicited:
 		if e.state == NeighIncomplete {
 			h.c.NeighResolved++

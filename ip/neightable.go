@@ -18,9 +18,10 @@ const (
 	NeighDelay                        // used while stale; waiting for an upper-layer confirmation
 	NeighProbe                        // unicast ARP probes outstanding
 	NeighFailed                       // resolution or probing failed
+	NeighPermanent                    // set by SetNeigh: never probed, aged or overridden
 )
 
-var neighStateNames = [...]string{"NONE", "INCOMPLETE", "REACHABLE", "STALE", "DELAY", "PROBE", "FAILED"}
+var neighStateNames = [...]string{"NONE", "INCOMPLETE", "REACHABLE", "STALE", "DELAY", "PROBE", "FAILED", "PERMANENT"}
 
 func (s NeighState) String() string {
 	if int(s) < len(neighStateNames) {

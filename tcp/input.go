@@ -102,8 +102,7 @@ func (c *Conn) inputSynSent(now time.Duration, seg *Segment, buf *link.Buf, out 
 	c.maxSndWnd = c.sndWnd
 	c.sndWl1, c.sndWl2 = seg.Seq, c.iss
 	c.setState(SynReceived)
-	c.sndMax = c.iss // resend the SYN as SYN,ACK, not as a retransmission
-	c.cnt.OutSegs--
+	c.sndMax = c.iss // the SYN,ACK is a new segment, not a retransmission
 	c.sendSYN(now, out, true)
 	c.arm(timerRTX, now+c.rtt.RTO())
 	return false

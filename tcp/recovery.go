@@ -232,6 +232,7 @@ func (c *Conn) enterRecovery(now time.Duration) {
 // data within the peer's window.
 func (c *Conn) recoverySend(now time.Duration, out Output, delivered int) {
 	sndcnt := c.prr.OnAck(delivered, c.pipe())
+	sent := false
 	for sndcnt > 0 {
 		if seq, n, ok := c.nextHole(); ok {
 			n = min(n, c.curMSS())
@@ -241,6 +242,7 @@ func (c *Conn) recoverySend(now time.Duration, out Output, delivered int) {
 			c.rttPending = false // Karn
 			c.prr.OnSent(n)
 			sndcnt -= n
+			sent = true
 			continue
 		}
 		end := c.dataEnd()
@@ -252,8 +254,11 @@ func (c *Conn) recoverySend(now time.Duration, out Output, delivered int) {
 		c.sendData(now, out, c.sndNxt, n, false)
 		c.prr.OnSent(n)
 		sndcnt -= n
+		sent = true
 	}
-	c.armRTO(now)
+	if sent || !c.isArmed(timerRTX) {
+		c.armRTO(now) // restarted by (re)transmissions only
+	}
 }
 
 // nextHole is the next range to retransmit in recovery: the first

@@ -27,7 +27,7 @@ type world struct {
 	stackIf, kerIf string
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	netns.Require(t, "ping")
 	e := netns.New(t)
 	w := &world{env: e, stack: e.NS(), kernel: e.NS(), stackIf: "u0", kerIf: "k0"}
@@ -36,7 +36,7 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-func (w *world) open(t *testing.T, ns *netns.NS, iface string, opts ...afpacket.Option) *afpacket.Link {
+func (w *world) open(t testing.TB, ns *netns.NS, iface string, opts ...afpacket.Option) *afpacket.Link {
 	t.Helper()
 	var l *afpacket.Link
 	err := ns.Do(func() (err error) {

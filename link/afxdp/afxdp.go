@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	ebpflink "github.com/cilium/ebpf/link"
@@ -56,6 +57,13 @@ type Link struct {
 		txFrames, txBytes, txDropped, txErrors atomic.Uint64
 	}
 }
+
+// A bind that finds the queue busy is retried bindBusyRetries times,
+// bindBusyWait apart.
+const (
+	bindBusyRetries = 50
+	bindBusyWait    = 20 * time.Millisecond
+)
 
 const (
 	stateIdle int32 = iota
@@ -157,7 +165,7 @@ func (l *Link) openSocket(c *config) error {
 		return err
 	}
 	err := l.bindSocket(c, flags)
-	if err == nil || errors.Is(err, ErrQueueRange) || errors.Is(err, ErrPermission) || errors.Is(err, ErrNoAFXDP) {
+	if err == nil || errors.Is(err, ErrQueueRange) || errors.Is(err, ErrQueueBusy) || errors.Is(err, ErrPermission) || errors.Is(err, ErrNoAFXDP) {
 		return err
 	}
 	l.closeSocket()
@@ -232,14 +240,22 @@ func (l *Link) bindSocket(c *config, bindFlags uint16) error {
 	}
 
 	sa := unix.SockaddrXDP{Flags: bindFlags, Ifindex: uint32(l.ifindex), QueueID: uint32(l.queue)}
-	if err := unix.Bind(fd, &sa); err != nil {
+	err = unix.Bind(fd, &sa)
+	// A socket closed just before (this link's first attempt, or a link
+	// closed and reopened) releases its queue from a kernel work item,
+	// a moment after close returns: give it a while.
+	for i := 0; errors.Is(err, unix.EBUSY) && i < bindBusyRetries; i++ {
+		time.Sleep(bindBusyWait)
+		err = unix.Bind(fd, &sa)
+	}
+	if err != nil {
 		if errors.Is(err, unix.EINVAL) {
 			if q, ok := rxQueues(l.iface); ok && l.queue >= q {
 				return fmt.Errorf("afxdp: binding to %s queue %d: %w: the interface has %d rx queues: %w", l.iface, l.queue, ErrQueueRange, q, err)
 			}
 		}
 		if errors.Is(err, unix.EBUSY) {
-			return fmt.Errorf("afxdp: binding to %s queue %d: queue already has an AF_XDP socket: %w", l.iface, l.queue, err)
+			return fmt.Errorf("afxdp: binding to %s queue %d: %w: %w", l.iface, l.queue, ErrQueueBusy, err)
 		}
 		return classify(fmt.Sprintf("afxdp: binding to %s queue %d (flags %#x)", l.iface, l.queue, bindFlags), err)
 	}

@@ -21,6 +21,8 @@ var (
 	ErrNoZeroCopy = errors.New("afxdp: driver lacks AF_XDP zero-copy")
 	// ErrQueueRange: the queue index is not one of the interface's queues.
 	ErrQueueRange = errors.New("afxdp: queue out of range")
+	// ErrQueueBusy: another AF_XDP socket is bound to the queue.
+	ErrQueueBusy = errors.New("afxdp: queue already has an AF_XDP socket")
 	// ErrNoAFXDP: the kernel was built without AF_XDP.
 	ErrNoAFXDP = errors.New("afxdp: kernel has no AF_XDP support (CONFIG_XDP_SOCKETS)")
 	// ErrBusy: another XDP program is attached to the interface.

@@ -250,7 +250,7 @@ func (c *Conn) sendData(now time.Duration, out Output, seq seqnum.Value, n int, 
 		c.bytesSent += uint64(n)
 	}
 	c.emit(now, out, seq, flags, p1, p2, retrans)
-	if n > 0 && n < c.sndMSS {
+	if n > 0 && n < c.curMSS() {
 		c.sndSml = segEnd
 	}
 	if seq == c.sndNxt {

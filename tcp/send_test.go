@@ -325,3 +325,32 @@ func TestSACKRecovery(t *testing.T) {
 		t.Fatalf("after recovery %+v %+v", in, *h.c.cnt)
 	}
 }
+
+// Full data segments that also carry SACK blocks shrink so that options
+// plus payload still fit the peer's MSS (the path MTU), as Linux's
+// tcp_current_mss does.
+func TestDataSegmentsFitWithSACKBlocks(t *testing.T) {
+	h := newHarness(t, Linux())
+	h.dial()
+	syn := h.out("<SEQ=100><CTL=SYN>")
+	h.in("<SEQ=300><ACK=101><CTL=SYN,ACK><MSS=1460><SACKOK><TS=1," + itoa(syn.opts.TSVal) + ">")
+	h.out("<SEQ=101><ACK=301><CTL=ACK>")
+	h.in("<SEQ=1301><ACK=101><CTL=ACK><LEN=100><TS=2,0>")
+	h.in("<SEQ=2301><ACK=101><CTL=ACK><LEN=100><TS=2,0>")
+	h.rec.segs = nil
+	h.write(5000)
+	if len(h.rec.segs) == 0 {
+		t.Fatal("nothing sent")
+	}
+	for _, s := range h.rec.segs {
+		if n := s.opts.EncodedLen() + len(s.payload); n > 1460 {
+			t.Fatalf("segment %s: %d bytes of options and payload exceed the MSS", s.format(), n)
+		}
+		if s.opts.NumSACK != 2 {
+			t.Fatalf("segment %s does not report the two out-of-order ranges", s.format())
+		}
+	}
+	if got := len(h.rec.segs[0].payload); got != 1448-4-16 {
+		t.Fatalf("first segment carries %d bytes", got)
+	}
+}

@@ -62,8 +62,8 @@ func (c *Conn) onTLP(now time.Duration, out Output) {
 			last = end
 		}
 		seq := c.sndUna
-		if int(last.Sub(c.sndUna)) > c.sndMSS {
-			seq = last.Add(-seqnum.Size(c.sndMSS))
+		if mss := c.curMSS(); int(last.Sub(c.sndUna)) > mss {
+			seq = last.Add(-seqnum.Size(mss))
 		}
 		c.sendRange(now, out, seq, int(last.Sub(seq)))
 		c.rttPending = false

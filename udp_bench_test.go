@@ -45,8 +45,8 @@ func BenchmarkUDPRoundTrip(b *testing.B) {
 // ReadFromUDPAddrPort — allocates nothing on either stack or in the
 // socket layer (pooled send tasks, buffers from the link's pool).
 func TestUDPRoundTripDoesNotAllocate(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measures allocations over 1000 round trips")
+	if testing.Short() || raceEnabled {
+		t.Skip("measures allocations over 1000 round trips (meaningless under -race)")
 	}
 	a, s := newUDPPair(t, nil, nil)
 	srv := listen(t, s, ":7")

@@ -26,6 +26,7 @@ import (
 type UDPConn struct {
 	s     *Stack
 	ep    udp.Endpoint
+	rx    udpReceiver
 	laddr netip.AddrPort // as bound (address may be unspecified)
 	src   netip.AddrPort // source of sent datagrams
 
@@ -43,15 +44,20 @@ var _ net.PacketConn = (*UDPConn)(nil)
 
 func newUDPConn(s *Stack) *UDPConn {
 	c := &UDPConn{s: s, closed: make(chan struct{})}
-	c.ep.Init(c)
+	c.rx.c = c
+	c.ep.Init(&c.rx)
 	c.rd.init()
 	c.wd.init()
 	return c
 }
 
+// udpReceiver is the socket's udp.Receiver, kept off UDPConn's method set.
+type udpReceiver struct{ c *UDPConn }
+
 // Receive takes the datagrams the shard received for this socket during
-// one burst and wakes a reader (udp.Receiver; runs on the shard).
-func (c *UDPConn) Receive(head, tail *link.Buf, n int) {
+// one burst and wakes a reader (runs on the shard, in EndBurst).
+func (r *udpReceiver) Receive(head, tail *link.Buf, n int) {
+	c := r.c
 	c.mu.Lock()
 	if c.rclosed {
 		c.mu.Unlock()

@@ -1,0 +1,5 @@
+//go:build !race
+
+package ustack_test
+
+const raceEnabled = false

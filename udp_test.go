@@ -547,10 +547,24 @@ func TestUDPRecvBufferOverflow(t *testing.T) {
 			t.Fatalf("read %d: %v %v", i, buf[:n], err)
 		}
 	}
-	// Reading made room again.
-	cli.WriteToUDPAddrPort([]byte{99}, dst)
-	if n, _, err := srv.ReadFromUDPAddrPort(buf); err != nil || n != 1 || buf[0] != 99 {
-		t.Fatalf("read after draining: %v %v", buf[:n], err)
+	// Reading made room again; and a larger SO_RCVBUF lets more wait.
+	if err := srv.SetReadBuffer(6 * 2048); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.SetReadBuffer(-1); !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("SetReadBuffer(-1): %v, want EINVAL", err)
+	}
+	for i := range 8 {
+		cli.WriteToUDPAddrPort([]byte{byte(100 + i)}, dst)
+	}
+	waitCounter(t, b, func(c udpCounters) bool { return c.InDatagrams+c.RcvbufErrors == 18 })
+	if c, _ := b.UDPCounters(); c.InDatagrams != 10 {
+		t.Fatalf("counters %+v after raising SO_RCVBUF to 6 buffers, want 6 more queued", c)
+	}
+	for i := range 6 {
+		if n, _, err := srv.ReadFromUDPAddrPort(buf); err != nil || n != 1 || buf[0] != byte(100+i) {
+			t.Fatalf("read after draining: %v %v", buf[:n], err)
+		}
 	}
 }
 

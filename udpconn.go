@@ -257,6 +257,25 @@ func (c *UDPConn) Close() error {
 	return nil
 }
 
+// SetReadBuffer sets how much frame-buffer memory, in bytes, may wait on
+// the socket's receive queue (SO_RCVBUF; the stack-wide default is
+// Config.UDPRecvBuffer). Each datagram is charged the whole buffer it
+// arrived in. Unlike Linux the value is not doubled; it is clamped to
+// [1, 1<<30].
+func (c *UDPConn) SetReadBuffer(bytes int) error {
+	if bytes < 0 {
+		return c.opErr("set", nil, syscall.EINVAL)
+	}
+	if c.isClosed() {
+		return c.opErr("set", nil, errClosed)
+	}
+	err := c.s.do(context.Background(), func(time.Duration, *shard.TX) { c.s.udp.table.SetRecvBuffer(&c.ep, bytes) })
+	if err != nil {
+		return c.opErr("set", nil, errClosed)
+	}
+	return nil
+}
+
 // LocalAddr is the bound address (*net.UDPAddr), the chosen port when an
 // ephemeral one was asked for.
 func (c *UDPConn) LocalAddr() net.Addr { return net.UDPAddrFromAddrPort(c.laddr) }

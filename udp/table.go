@@ -195,6 +195,17 @@ func (t *Table) Unbind(e *Endpoint) {
 	// e may still be on the ready list; Flush skips it (n == 0).
 }
 
+// SetRecvBuffer sets e's receive-buffer limit (SO_RCVBUF), in bytes of
+// buffer memory as Config.RecvBuffer, clamped to [1, MaxRecvBuffer]. It
+// applies to datagrams arriving from now on; those queued stay. Bind
+// resets it to Config.RecvBuffer.
+func (t *Table) SetRecvBuffer(e *Endpoint, n int) {
+	e.limit = int64(min(max(n, 1), MaxRecvBuffer))
+}
+
+// RecvBuffer is e's receive-buffer limit.
+func (t *Table) RecvBuffer(e *Endpoint) int { return int(e.limit) }
+
 // Lookup returns the endpoint bound to port, or nil.
 func (t *Table) Lookup(port uint16) *Endpoint { return t.ports[port] }
 

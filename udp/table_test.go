@@ -280,8 +280,14 @@ func TestRecvBufferBound(t *testing.T) {
 	}
 	tiny.Flush()
 	s2.drain()
-	_ = e
-	_ = e2
+	tiny.SetRecvBuffer(e2, 0)
+	if tiny.RecvBuffer(e2) != 1 {
+		t.Fatalf("SetRecvBuffer(0) gave %d, want the clamp 1", tiny.RecvBuffer(e2))
+	}
+	tb.SetRecvBuffer(e, MaxRecvBuffer+5)
+	if tb.RecvBuffer(e) != MaxRecvBuffer {
+		t.Fatalf("SetRecvBuffer above the maximum gave %d", tb.RecvBuffer(e))
+	}
 }
 
 // Unbind frees what was queued but not yet flushed, and Flush skips the

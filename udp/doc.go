@@ -33,8 +33,10 @@
 // Each queued datagram is charged the whole buffer it pins (Charge: the
 // pool's buffer size), as Linux charges an skb's truesize against
 // SO_RCVBUF, so the bound is a bound on memory, not on payload bytes. A
-// datagram is accepted when the charge already held is below the limit (so
-// one datagram always fits, however small the limit), as Linux does.
+// datagram is accepted when its charge fits under the limit with what is
+// already held, or when nothing is held, so one datagram always fits
+// however small the limit. (Linux is a little looser: it accepts while the
+// charge already held is at most the limit, overshooting by one.)
 //
 // # Send path
 //

@@ -96,9 +96,14 @@ func (c *Conn) ackSent(now time.Duration) {
 	c.disarm(timerDelAck)
 }
 
-// sendAck sends a bare ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+// sendAck sends a bare ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. SND.NXT
+// here is the highest sequence number sent (SND.MAX): after an RTO pulls
+// the resend point back, an ACK numbered below what the peer already
+// received would fail its acceptability test and never be processed,
+// deadlocking two senders recovering at once (Linux never moves snd_nxt
+// back, so its ACKs carry the same value).
 func (c *Conn) sendAck(now time.Duration, out Output) {
-	c.emit(now, out, c.sndNxt, flagACK, nil, nil, false)
+	c.emit(now, out, c.sndMax, flagACK, nil, nil, false)
 }
 
 // sendSYN sends SYN (active open) or SYN,ACK (simultaneous open or
@@ -146,9 +151,10 @@ func (c *Conn) sendSYN(now time.Duration, out Output, ack bool) {
 }
 
 // sendRST sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>, the reset Linux
-// sends when it aborts a synchronized connection.
+// sends when it aborts a synchronized connection (SND.MAX, as for ACKs, so
+// that it lands exactly at the peer's RCV.NXT).
 func (c *Conn) sendRST(now time.Duration, out Output) {
-	c.emit(now, out, c.sndNxt, flagRST|flagACK, nil, nil, false)
+	c.emit(now, out, c.sndMax, flagRST|flagACK, nil, nil, false)
 }
 
 // selectWindow computes the window to advertise, records it, and returns

@@ -354,3 +354,19 @@ func TestDataSegmentsFitWithSACKBlocks(t *testing.T) {
 		t.Fatalf("first segment carries %d bytes", got)
 	}
 }
+
+// After an RTO pulls the resend point back, ACKs still carry the highest
+// sequence number sent, which the peer (having received it) accepts.
+func TestAckSequenceAfterRTO(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.established("")
+	h.write(3 * 1460)
+	for i := 0; i < 3; i++ {
+		h.out("<LEN=1460>")
+	}
+	h.advance(250 * time.Millisecond)
+	h.out("@200ms <SEQ=101><LEN=1460>") // cwnd 1: only the first again
+	h.none()
+	h.in("<SEQ=301><ACK=101><CTL=ACK><LEN=10>")
+	h.out("<SEQ=4481><ACK=311><CTL=ACK>")
+}

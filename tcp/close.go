@@ -16,7 +16,13 @@ import (
 func (c *Conn) Close(now time.Duration, out Output) {
 	c.userShut = true
 	switch c.state {
-	case Closed, Listen, TimeWait:
+	case Closed, Listen:
+		// Nothing left to send; give back whatever is still queued.
+		c.rcvQ.free()
+		c.ooo.Reset()
+		return
+	case TimeWait:
+		c.rcvQ.free()
 		return
 	case SynSent:
 		c.toClosed()

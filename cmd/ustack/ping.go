@@ -15,6 +15,7 @@ import (
 	"github.com/ustack/ustack/link"
 	"github.com/ustack/ustack/link/capture"
 	"github.com/ustack/ustack/link/mem"
+	"github.com/ustack/ustack/link/spec"
 	"github.com/ustack/ustack/shard"
 )
 
@@ -27,20 +28,22 @@ func runPing(args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("W", time.Second, "how long to wait for each reply")
 	mode := fs.String("polling", "adaptive", "shard polling mode: adaptive, busy or interrupt")
 	pcap := fs.String("w", "", "also write every frame of the pinging stack to this pcapng file")
+	linkSpec := fs.String("link", "", "run one stack on this link and ping TARGET: "+spec.Forms+" (default: the two-stacks-over-mem demo)")
+	addr := fs.String("addr", "", "with --link: the stack's own IPv4 address and prefix, such as 192.0.2.10/24")
+	gw := fs.String("gw", "", "with --link: the default gateway for targets off the --addr prefix")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: ustack ping [flags]")
-		fmt.Fprintln(stderr, "Runs two userspace stacks joined by the in-memory link (10.0.0.1 and 10.0.0.2)")
-		fmt.Fprintln(stderr, "and sends ICMP echo requests from the first to the second. No root needed.")
+		fmt.Fprintln(stderr, "       ustack ping --link SPEC --addr CIDR [--gw IP] [flags] TARGET")
+		fmt.Fprintln(stderr, "Without --link: runs two userspace stacks joined by the in-memory link (10.0.0.1")
+		fmt.Fprintln(stderr, "and 10.0.0.2) and sends ICMP echo requests from the first to the second. No root needed.")
+		fmt.Fprintln(stderr, "With --link: runs one stack on a TAP device or network interface (root or")
+		fmt.Fprintln(stderr, "CAP_NET_ADMIN/CAP_NET_RAW) and pings TARGET. The kernel must not also own --addr.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		return 2
-	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "ustack ping: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
 	if *count < 1 {
@@ -50,6 +53,27 @@ func runPing(args []string, stdout, stderr io.Writer) int {
 	pm, err := shard.ParseMode(*mode)
 	if err != nil {
 		fmt.Fprintf(stderr, "ustack ping: %v\n", err)
+		return 2
+	}
+	if *linkSpec != "" && *linkSpec != "mem" {
+		lp, err := parseLinkPing(*linkSpec, *addr, *gw, fs.Args())
+		if err != nil {
+			fmt.Fprintf(stderr, "ustack ping: %v\n", err)
+			return 2
+		}
+		lp.count, lp.size, lp.interval, lp.timeout, lp.mode, lp.pcap = *count, *size, *interval, *timeout, pm, *pcap
+		if err := lp.run(stdout); err != nil {
+			fmt.Fprintf(stderr, "ustack ping: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	if *addr != "" || *gw != "" {
+		fmt.Fprintln(stderr, "ustack ping: --addr and --gw need --link SPEC (a tap or afpacket link); the mem demo uses 10.0.0.1 and 10.0.0.2")
+		return 2
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "ustack ping: unexpected argument %q (a TARGET needs --link SPEC --addr CIDR)\n", fs.Arg(0))
 		return 2
 	}
 	if err := ping(stdout, *count, *size, *interval, *timeout, pm, *pcap); err != nil {
@@ -89,12 +113,18 @@ func ping(w io.Writer, count, size int, interval, timeout time.Duration, mode sh
 	}
 	defer b.Close()
 
+	return pingLoop(w, a, local.Addr(), peer.Addr(), "mem", count, size, interval, timeout, mode)
+}
+
+// pingLoop sends count echo requests from s to dst and prints ping(8)-like
+// lines; it fails when any request goes unanswered.
+func pingLoop(w io.Writer, a *ustack.Stack, src, dst netip.Addr, over string, count, size int, interval, timeout time.Duration, mode shard.Mode) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	dst := peer.Addr()
-	fmt.Fprintf(w, "PING %s from %s over mem (%s polling): %d data bytes\n", dst, local.Addr(), mode, size)
+	fmt.Fprintf(w, "PING %s from %s over %s (%s polling): %d data bytes\n", dst, src, over, mode, size)
 	var sent, recv int
 	var min, max, sum time.Duration
+	var firstErr error
 	for i := 1; i <= count && ctx.Err() == nil; i++ {
 		if i > 1 && interval > 0 {
 			select {
@@ -107,6 +137,9 @@ func ping(w io.Writer, count, size int, interval, timeout time.Duration, mode sh
 		cancel()
 		sent++
 		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
 			fmt.Fprintf(w, "icmp_seq=%d: %v\n", i, err)
 			continue
 		}
@@ -126,14 +159,113 @@ func ping(w io.Writer, count, size int, interval, timeout time.Duration, mode sh
 		fmt.Fprintf(w, "rtt min/avg/max = %s/%s/%s\n", min, sum/time.Duration(recv), max)
 	}
 	if recv != sent {
-		return fmt.Errorf("%d of %d requests unanswered", sent-recv, sent)
+		return &unansweredError{n: sent - recv, of: sent, first: firstErr}
 	}
 	return nil
 }
+
+type unansweredError struct {
+	n, of int
+	first error
+}
+
+func (e *unansweredError) Error() string {
+	return fmt.Sprintf("%d of %d requests unanswered", e.n, e.of)
+}
+
+func (e *unansweredError) Unwrap() error { return e.first }
 
 func max1(n int) int {
 	if n < 1 {
 		return 1
 	}
 	return n
+}
+
+// linkPing is `ustack ping --link SPEC --addr CIDR [--gw IP] TARGET`.
+type linkPing struct {
+	spec     spec.Spec
+	addr     netip.Prefix
+	gw       netip.Addr
+	target   netip.Addr
+	count    int
+	size     int
+	interval time.Duration
+	timeout  time.Duration
+	mode     shard.Mode
+	pcap     string
+}
+
+func parseLinkPing(linkSpec, addr, gw string, args []string) (*linkPing, error) {
+	sp, err := spec.Parse(linkSpec)
+	if err != nil {
+		return nil, err
+	}
+	lp := &linkPing{spec: sp}
+	if addr == "" {
+		return nil, fmt.Errorf("--link %s needs --addr CIDR: the stack's own IPv4 address and prefix on that link, such as 192.0.2.10/24 (an address the kernel does not also have)", linkSpec)
+	}
+	if lp.addr, err = netip.ParsePrefix(addr); err != nil || !lp.addr.Addr().Is4() {
+		return nil, fmt.Errorf("--addr %q is not an IPv4 address with a prefix length, such as 192.0.2.10/24", addr)
+	}
+	if gw != "" {
+		if lp.gw, err = netip.ParseAddr(gw); err != nil || !lp.gw.Is4() {
+			return nil, fmt.Errorf("--gw %q is not an IPv4 address", gw)
+		}
+		if !lp.addr.Masked().Contains(lp.gw) {
+			return nil, fmt.Errorf("--gw %s is not inside --addr's prefix %s", lp.gw, lp.addr.Masked())
+		}
+	}
+	switch len(args) {
+	case 0:
+		return nil, fmt.Errorf("--link %s needs a TARGET address to ping, as the last argument", linkSpec)
+	case 1:
+	default:
+		return nil, fmt.Errorf("one TARGET only, got %q (flags go before TARGET)", args)
+	}
+	if lp.target, err = netip.ParseAddr(args[0]); err != nil || !lp.target.Is4() {
+		return nil, fmt.Errorf("TARGET %q is not an IPv4 address", args[0])
+	}
+	if !lp.gw.IsValid() && !lp.addr.Masked().Contains(lp.target) {
+		return nil, fmt.Errorf("TARGET %s is off the link's prefix %s: give --gw IP, a router on the link", lp.target, lp.addr.Masked())
+	}
+	return lp, nil
+}
+
+func (lp *linkPing) run(w io.Writer) error {
+	l, err := spec.Open(lp.spec)
+	if err != nil {
+		return err
+	}
+	if lp.pcap != "" {
+		f, err := os.Create(lp.pcap)
+		if err != nil {
+			l.Close()
+			return err
+		}
+		c, err := capture.New(l, f, capture.WithName(lp.spec.String()), capture.WithCloseWriter())
+		if err != nil {
+			f.Close()
+			l.Close()
+			return err
+		}
+		l = c
+	}
+	s, err := ustack.New(ustack.Config{Link: l, Addr: lp.addr, Gateway: lp.gw, Polling: lp.mode})
+	if err != nil {
+		l.Close()
+		return err
+	}
+	defer s.Close()
+	err = pingLoop(w, s, lp.addr.Addr(), lp.target, lp.spec.String(), lp.count, lp.size, lp.interval, lp.timeout, lp.mode)
+	var ue *unansweredError
+	if errors.As(err, &ue) && ue.n == ue.of {
+		hint := "check that the target is up and on the link"
+		if lp.spec.Kind == spec.TAP {
+			hint = fmt.Sprintf("is the kernel side of %s up with an address in %s? (ip addr add %s/%d dev %s; ip link set %s up)",
+				lp.spec.Name, lp.addr.Masked(), lp.target, lp.addr.Bits(), lp.spec.Name, lp.spec.Name)
+		}
+		return fmt.Errorf("%w: %s", err, hint)
+	}
+	return err
 }

@@ -80,7 +80,7 @@ func Parse(s string) (Spec, error) {
 		sp := Spec{Kind: AFXDP, Name: name}
 		if hasQ {
 			n, err := strconv.Atoi(q)
-			if err != nil || n < 0 || n > 1<<16-1 || strings.HasPrefix(q, "+") {
+			if err != nil || n > 1<<16-1 || q[0] < '0' || q[0] > '9' {
 				return Spec{}, syntaxErr(s, fmt.Sprintf("queue %q is not a number in [0, 65535]", q))
 			}
 			sp.Queue = n

@@ -98,10 +98,11 @@ func Apply(h Hdr, b *link.Buf) error {
 // Complete finishes a partial checksum: the 16-bit field at
 // start+offset holds the pseudo-header sum, and the checksum covers the
 // frame from start to its end. It reports false, changing nothing, when
-// the field is outside the frame.
+// the field is outside the frame or at an odd offset (no protocol has
+// one, and the sum would not verify).
 func Complete(frame []byte, start, offset int) bool {
 	at := start + offset
-	if start < 0 || offset < 0 || at+2 > len(frame) {
+	if start < 0 || offset < 0 || offset&1 != 0 || at+2 > len(frame) {
 		return false
 	}
 	c := wire.Fold(wire.Sum(frame[start:], 0))

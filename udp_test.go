@@ -260,7 +260,7 @@ func TestUDPConcurrentReaders(t *testing.T) {
 	}
 }
 
-func isTimeout(err error) bool {
+func udpIsTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, os.ErrDeadlineExceeded) && errors.As(err, &ne) && ne.Timeout()
 }
@@ -276,7 +276,7 @@ func TestUDPReadDeadlines(t *testing.T) {
 	cli.WriteToUDPAddrPort([]byte("x"), dst)
 	waitCounter(t, b, func(c udpCounters) bool { return c.InDatagrams == 1 })
 	srv.SetReadDeadline(time.Now().Add(-time.Second))
-	if _, _, err := srv.ReadFromUDPAddrPort(buf); !isTimeout(err) {
+	if _, _, err := srv.ReadFromUDPAddrPort(buf); !udpIsTimeout(err) {
 		t.Fatalf("past deadline: %v, want a timeout", err)
 	}
 	var oe *net.OpError
@@ -291,7 +291,7 @@ func TestUDPReadDeadlines(t *testing.T) {
 	// Future: a blocked read times out, not much before the deadline.
 	start := time.Now()
 	srv.SetReadDeadline(start.Add(50 * time.Millisecond))
-	if _, _, err := srv.ReadFromUDPAddrPort(buf); !isTimeout(err) {
+	if _, _, err := srv.ReadFromUDPAddrPort(buf); !udpIsTimeout(err) {
 		t.Fatalf("future deadline: %v, want a timeout", err)
 	}
 	if el := time.Since(start); el < 50*time.Millisecond {
@@ -319,7 +319,7 @@ func TestUDPReadDeadlines(t *testing.T) {
 	}()
 	time.Sleep(10 * time.Millisecond)
 	srv.SetDeadline(time.Now().Add(-time.Millisecond))
-	if err := <-res; !isTimeout(err) {
+	if err := <-res; !udpIsTimeout(err) {
 		t.Fatalf("deadline moved into the past: %v, want a timeout", err)
 	}
 	// And cleared while blocked: the read keeps waiting.
@@ -345,7 +345,7 @@ func TestUDPWriteDeadlinePast(t *testing.T) {
 	a, _ := newUDPPair(t, nil, nil)
 	cli := listen(t, a, "")
 	cli.SetWriteDeadline(time.Now().Add(-time.Second))
-	if _, err := cli.WriteToUDPAddrPort([]byte("x"), netip.AddrPortFrom(addrB, 1)); !isTimeout(err) {
+	if _, err := cli.WriteToUDPAddrPort([]byte("x"), netip.AddrPortFrom(addrB, 1)); !udpIsTimeout(err) {
 		t.Fatalf("write after its deadline: %v, want a timeout", err)
 	}
 	cli.SetWriteDeadline(time.Time{})

@@ -20,6 +20,7 @@ func commands() []command {
 	return []command{
 		{"version", "print the ustack version and build information", runVersion},
 		{"ping", "ping a second userspace stack over the in-memory link (no root needed)", runPing},
+		{"bench", "benchmark ustack against the kernel TCP (latency, throughput, conn/s, CPU, allocations)", runBench},
 		{"help", "show this help, or help for one command", nil},
 	}
 }

@@ -1,0 +1,101 @@
+package ustacksys
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/ustack/ustack"
+	"github.com/ustack/ustack/internal/bench"
+	"github.com/ustack/ustack/link"
+	"github.com/ustack/ustack/link/mem"
+	"github.com/ustack/ustack/link/spec"
+	"github.com/ustack/ustack/shard"
+)
+
+// Options configure both ustack systems.
+type Options struct {
+	// Polling is the shards' polling mode.
+	Polling shard.Mode
+	// Link names the link the stacks run over (link/spec syntax); only
+	// "mem" (the default) can be benchmarked so far.
+	Link string
+}
+
+// Addresses of the two stacks: the client dials from A, the server
+// listens on B.
+var (
+	addrA = netip.MustParsePrefix("10.0.0.1/24")
+	addrB = netip.MustParsePrefix("10.0.0.2/24")
+)
+
+const serverPort = 5001
+
+// largeMTU is bulk-gso's MTU: the largest link/mem and IPv4 accept.
+const largeMTU = mem.MaxMTU
+
+// largeNote says how bulk-gso runs on ustack.
+const largeNote = "no TSO/GSO in ustack's TCP engine yet: runs with a 65535-byte MTU on link/mem (MSS 65495) instead"
+
+// CheckLink validates a link spec for the ustack systems.
+func CheckLink(s string) error {
+	if s == "" {
+		return nil
+	}
+	sp, err := spec.Parse(s)
+	if err != nil {
+		return err
+	}
+	if sp.Kind != spec.Mem {
+		return fmt.Errorf("link %s: %w: the benchmark needs both ends of the link in this process (two stacks, or a stack and a kernel address on the far side), which only mem provides so far", sp, bench.ErrUnavailable)
+	}
+	return nil
+}
+
+// pair is two running stacks over one mem link.
+type pair struct {
+	a, b *ustack.Stack
+	note string
+}
+
+func newPair(o Options, w bench.Workload) (*pair, error) {
+	if err := CheckLink(o.Link); err != nil {
+		return nil, err
+	}
+	opts := []mem.Option{}
+	p := &pair{}
+	if w.Kind == bench.Bulk && w.Large {
+		// Frames of 64 KiB: fewer buffers keep memory in check (a
+		// receive window's worth is a dozen frames).
+		opts = append(opts, mem.WithMTU(largeMTU), mem.WithPool(link.PoolConfig{Count: 256}))
+		p.note = largeNote
+	}
+	la, lb, err := mem.NewPair(opts...)
+	if err != nil {
+		return nil, err
+	}
+	cfg := func(l link.Link, a netip.Prefix) ustack.Config {
+		c := ustack.Config{Link: l, Addr: a, Polling: o.Polling}
+		// Go's package net turns Nagle off on every TCP connection; so
+		// do the ustack runs, to compare like with like.
+		c.TCP.NoDelay = true
+		return c
+	}
+	if p.a, err = ustack.New(cfg(la, addrA)); err != nil {
+		la.Close()
+		lb.Close()
+		return nil, err
+	}
+	if p.b, err = ustack.New(cfg(lb, addrB)); err != nil {
+		p.a.Close()
+		lb.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *pair) Close() error {
+	return errors.Join(p.a.Close(), p.b.Close())
+}
+
+func (p *pair) server() netip.AddrPort { return netip.AddrPortFrom(addrB.Addr(), serverPort) }

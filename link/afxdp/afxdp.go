@@ -45,6 +45,7 @@ type Link struct {
 
 	pool *link.Pool
 	objs *prog.Objects
+	rule uint32 // prog.RuleAll, or prog.RulePorts with WithPorts
 	xdp  ebpflink.Link
 
 	state atomic.Int32 // stateIdle, stateBusy (in Recv/Send), stateClosed
@@ -278,8 +279,17 @@ func (l *Link) loadProgram(c *config) error {
 	if err := objs.SetSocket(l.queue, l.fd); err != nil {
 		return classify("afxdp", err)
 	}
+	l.rule = prog.RuleAll
+	if len(c.ports) > 0 {
+		l.rule = prog.RulePorts
+	}
+	for _, p := range c.ports {
+		if err := objs.AddPort(uint8(p.proto), p.port); err != nil {
+			return classify("afxdp", err)
+		}
+	}
 	for _, a := range c.addrs {
-		if err := objs.AddAddr(a); err != nil {
+		if err := objs.AddAddr(a, l.rule); err != nil {
 			return classify("afxdp", err)
 		}
 	}
@@ -369,14 +379,37 @@ func (l *Link) Close() error {
 	return l.teardown()
 }
 
-// AddAddr makes the XDP program steer IPv4 and ARP for a to this link.
+// AddAddr makes the XDP program steer IPv4 and ARP for a to this link
+// (only the listed ports of TCP and UDP if the link was opened WithPorts).
 func (l *Link) AddAddr(a netip.Addr) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return link.ErrClosed
 	}
-	return l.objs.AddAddr(a)
+	return l.objs.AddAddr(a, l.rule)
+}
+
+// AddPort adds a destination port to steer. It has an effect only on a
+// link opened WithPorts (one that steers by port at all).
+func (l *Link) AddPort(proto Proto, port uint16) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return link.ErrClosed
+	}
+	return l.objs.AddPort(uint8(proto), port)
+}
+
+// RemovePort stops steering a destination port: its traffic goes to the
+// kernel again.
+func (l *Link) RemovePort(proto Proto, port uint16) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return link.ErrClosed
+	}
+	return l.objs.RemovePort(uint8(proto), port)
 }
 
 // RemoveAddr stops steering a; its frames go to the kernel again.

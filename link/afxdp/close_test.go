@@ -118,3 +118,47 @@ func TestAddRemoveAddr(t *testing.T) {
 		t.Error("AddAddr accepted an IPv6 address")
 	}
 }
+
+// TestPortSteering: with WithPorts only the listed UDP port reaches the
+// socket; AddPort and RemovePort change that at run time.
+func TestPortSteering(t *testing.T) {
+	a, b := linkPair(t, WithPorts(UDP, 4001))
+	sendTo := func(port uint16) bool {
+		out := []*link.Buf{b.Pool().Get()}
+		udpFrame(out[0], a.HardwareAddr(), b.HardwareAddr(), 1)
+		f := out[0].Bytes()
+		f[14+20+2], f[14+20+3] = byte(port>>8), byte(port)
+		if b.Send(out) != 1 {
+			t.Fatal("Send refused")
+		}
+		p := []unix.PollFd{{Fd: int32(a.Fd()), Events: unix.POLLIN}}
+		n, _ := unix.Poll(p, 300)
+		in := make([]*link.Buf, 4)
+		got := a.Recv(in)
+		for _, x := range in[:got] {
+			x.Free()
+		}
+		return n == 1 && got == 1
+	}
+	if !sendTo(4001) {
+		t.Error("listed port 4001 did not reach the socket")
+	}
+	if sendTo(4002) {
+		t.Error("unlisted port 4002 reached the socket")
+	}
+	if err := a.AddPort(UDP, 4002); err != nil {
+		t.Fatal(err)
+	}
+	if !sendTo(4002) {
+		t.Error("port 4002 did not reach the socket after AddPort")
+	}
+	if err := a.RemovePort(UDP, 4001); err != nil {
+		t.Fatal(err)
+	}
+	if sendTo(4001) {
+		t.Error("port 4001 reached the socket after RemovePort")
+	}
+	if _, err := Open("eth0", 0, WithPorts(Proto(1), 7)); err == nil {
+		t.Error("a port rule for ICMP was accepted")
+	}
+}

@@ -17,7 +17,8 @@
 //   - An XDP program, generated in Go with cilium/ebpf's asm package (see
 //     internal/prog), that redirects IPv4 and ARP for the stack's
 //     addresses (WithAddrs, AddAddr) into the socket through an XSKMAP
-//     keyed by rx queue, and passes everything else to the kernel. It is
+//     keyed by rx queue, and passes everything else to the kernel
+//     (WithPorts narrows TCP and UDP to listed destination ports). It is
 //     attached with a BPF link in native (driver) mode where the driver has
 //     it and in generic (SKB) mode otherwise; Mode says which. Close
 //     detaches it.

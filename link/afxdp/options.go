@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/ustack/ustack/link"
+	"github.com/ustack/ustack/link/afxdp/internal/prog"
 )
 
 // Defaults and limits for Open.
@@ -60,6 +61,7 @@ type config struct {
 	pool       link.PoolConfig
 	addrs      []netip.Addr
 	maxAddrs   int
+	ports      []portRule
 	noWakeup   bool
 }
 
@@ -89,6 +91,33 @@ func WithPool(cfg link.PoolConfig) Option { return func(c *config) { c.pool = cf
 // frame reaches the socket.
 func WithAddrs(addrs ...netip.Addr) Option {
 	return func(c *config) { c.addrs = append(c.addrs, addrs...) }
+}
+
+// Proto is an IP protocol a port rule applies to.
+type Proto uint8
+
+// Protocols for WithPorts and AddPort.
+const (
+	TCP Proto = 6
+	UDP Proto = 17
+)
+
+type portRule struct {
+	proto Proto
+	port  uint16
+}
+
+// WithPorts narrows steering to these destination ports of proto: with
+// any port given, TCP and UDP for the steered addresses reach the socket
+// only when their destination port is listed (AddPort adds more later);
+// ICMP, IP fragments and ARP for the addresses still do, and other TCP
+// and UDP goes to the kernel. Up to 256 (protocol, port) pairs.
+func WithPorts(proto Proto, ports ...uint16) Option {
+	return func(c *config) {
+		for _, p := range ports {
+			c.ports = append(c.ports, portRule{proto, p})
+		}
+	}
 }
 
 // WithMaxAddrs bounds how many addresses the program can steer (default 16).
@@ -121,6 +150,14 @@ func (c *config) validate() error {
 		return fmt.Errorf("afxdp: max addresses %d out of range [1, %d]", c.maxAddrs, 1<<16)
 	case len(c.addrs) > c.maxAddrs:
 		return fmt.Errorf("afxdp: %d addresses, more than the %d allowed (WithMaxAddrs)", len(c.addrs), c.maxAddrs)
+	}
+	for _, p := range c.ports {
+		if p.proto != TCP && p.proto != UDP {
+			return fmt.Errorf("afxdp: port rule for protocol %d: only TCP and UDP have ports", p.proto)
+		}
+	}
+	if len(c.ports) > prog.DefaultMaxPorts {
+		return fmt.Errorf("afxdp: %d port rules, more than the %d allowed", len(c.ports), prog.DefaultMaxPorts)
 	}
 	for _, a := range c.addrs {
 		if !a.Is4() {

@@ -10,6 +10,11 @@
 //   - ARP for IPv4 over Ethernet whose target protocol address is a key of
 //     the rules map (requests for, and replies to, the stack's address).
 //
+// An address whose rule is RulePorts steers only TCP and UDP whose
+// destination port is a key of the ports map, plus ICMP, fragments (whose
+// ports are not visible) and ARP; its other TCP and UDP goes to the
+// kernel. The transport header is found behind the IPv4 header's IHL.
+//
 // Everything else, and a frame the program cannot parse, is XDP_PASS: the
 // kernel sees it as if no program were attached. When the XSKMAP holds no
 // socket for the queue, redirect_map's fallback action applies (XDP_PASS

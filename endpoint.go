@@ -17,6 +17,9 @@ type endpoint struct {
 	ec       EventConn   // the handle given to event handlers
 	h        ConnHandler // nil until accepted (passive) or for orphans
 	listener *listenEP   // set while waiting on a listener's accept queue
+	// err, when set, is what Closed reports instead of the engine's error
+	// (a SYN-SENT connection aborted because its next hop failed ARP).
+	err error
 
 	dirty       bool // queued for dispatch this burst
 	removed     bool // out of the table for good
@@ -54,7 +57,11 @@ func (ep *endpoint) dispatch() {
 		ep.closed = true
 		h := ep.h
 		ep.h = nil
-		h.Closed(&ep.ec, c.Err())
+		err := c.Err()
+		if ep.err != nil {
+			err = ep.err
+		}
+		h.Closed(&ep.ec, err)
 	}
 	if c.State() == tcp.Closed {
 		l.remove(ep)
@@ -73,7 +80,11 @@ type listenEP struct {
 	el      EventListener
 	dirty   bool
 	pending int // established connections not yet handed out
-	closed  bool
+	// sock, for a socket listener (TCPListener), is woken instead of
+	// handing connections out: they stay on the tcp.Listener's accept
+	// queue, bounded by the backlog, until Accept takes them.
+	sock   *waitDir
+	closed bool
 }
 
 func (ln *listenEP) OnTimer(now time.Duration, tx *shard.TX) {
@@ -85,6 +96,10 @@ func (ln *listenEP) OnTimer(now time.Duration, tx *shard.TX) {
 // handOut gives every established connection waiting on the listener to
 // the Acceptor, which returns the handler for its events.
 func (ln *listenEP) handOut() {
+	if ln.sock != nil {
+		ln.sock.wake()
+		return
+	}
 	for ln.acc != nil && !ln.closed {
 		c := ln.l.Accept()
 		if c == nil {

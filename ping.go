@@ -91,6 +91,7 @@ func (h *handler) EchoReply(now time.Duration, from netip.Addr, id, seq uint16, 
 
 // NeighFailed fails every ping waiting on the neighbour that did not answer.
 func (h *handler) NeighFailed(now time.Duration, addr netip.Addr) {
+	h.s.tcp.neighFailed(now, addr) // SYN-SENT connections to it: EHOSTUNREACH (dial.go)
 	for key, req := range h.pings {
 		if req.hop == addr {
 			delete(h.pings, key)

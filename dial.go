@@ -1,0 +1,171 @@
+package ustack
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/ustack/ustack/shard"
+	"github.com/ustack/ustack/tcp"
+)
+
+// Dial connects to address on the named network; see DialContext.
+func (s *Stack) Dial(network, address string) (net.Conn, error) {
+	return s.DialContext(context.Background(), network, address)
+}
+
+// DialContext connects to address ("host:port" with an IPv4 literal; no
+// name resolution) on network "tcp" or "tcp4" and returns a *TCPConn once
+// the handshake has completed. It gives up when ctx ends: the half-open
+// connection is dropped and the error matches context.Canceled or, for a
+// deadline, context.DeadlineExceeded and os.ErrDeadlineExceeded (Timeout()
+// true), as the net package's.
+//
+// Errors are *net.OpError with Op "dial": a refused connection matches
+// syscall.ECONNREFUSED (and tcp.ErrConnRefused), SYN retries running out
+// syscall.ETIMEDOUT, a next hop that never answers ARP
+// syscall.EHOSTUNREACH (after the neighbour cache gives up: MaxProbes ×
+// RetransTime of Config.IP.Neigh), no route syscall.ENETUNREACH, IPv6
+// syscall.EAFNOSUPPORT, and a malformed address is a *net.AddrError.
+func (s *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	c, err := s.DialTCPContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// DialTCPContext is DialContext returning the *TCPConn.
+func (s *Stack) DialTCPContext(ctx context.Context, network, address string) (*TCPConn, error) {
+	var raddr netip.AddrPort
+	fail := func(src *net.TCPAddr, err error) (*TCPConn, error) {
+		var a net.Addr
+		if raddr.IsValid() {
+			a = net.TCPAddrFromAddrPort(raddr)
+		}
+		var sa net.Addr
+		if src != nil {
+			sa = src
+		}
+		return nil, &net.OpError{Op: "dial", Net: network, Source: sa, Addr: a, Err: err}
+	}
+	if err := checkNetwork("tcp", network); err != nil {
+		return fail(nil, err)
+	}
+	if err := s.needRunning(); err != nil {
+		return fail(nil, err)
+	}
+	var err error
+	raddr, err = parseAddrPort(address)
+	if err != nil {
+		return fail(nil, err)
+	}
+	if raddr.Addr().IsUnspecified() {
+		// As the net package: an empty or unspecified host is this host.
+		raddr = netip.AddrPortFrom(s.cfg.Addr.Addr(), raddr.Port())
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(nil, ctxError(err))
+	}
+	c := newTCPConn(s)
+	c.dialing.Store(true)
+	var derr error
+	err = s.do(ctx, func(now time.Duration, tx *shard.TX) {
+		ep, err := s.tcp.dial(now, raddr)
+		if err != nil {
+			derr = err
+			return
+		}
+		c.attach(now, ep)
+	})
+	switch {
+	case err != nil && errors.Is(err, ErrClosed):
+		return fail(nil, errClosed)
+	case err != nil:
+		return fail(nil, ctxError(err))
+	case derr != nil:
+		return fail(nil, withErrno(derr))
+	}
+	select {
+	case err := <-c.dialc:
+		if err != nil {
+			c.release()
+			return fail(c.laddr, sockError(err))
+		}
+		return c, nil
+	case <-ctx.Done():
+		c.abandon()
+		return fail(c.laddr, ctxError(ctx.Err()))
+	case <-s.closed:
+		return fail(c.laddr, errClosed)
+	}
+}
+
+// abandon resets a connection whose Dial gave up and marks it closed.
+func (c *TCPConn) abandon() {
+	_ = c.s.do(context.Background(), func(now time.Duration, tx *shard.TX) {
+		ep := c.ep
+		ep.conn.Abort(now, &ep.l.out)
+		ep.l.touch(ep)
+	})
+	c.release()
+}
+
+// release marks a connection that never reached its user closed.
+func (c *TCPConn) release() {
+	c.closeOnce.Do(func() {})
+	select {
+	case <-c.closed:
+	default:
+		close(c.closed)
+	}
+	c.rd.stop()
+	c.wd.stop()
+}
+
+// ctxErr is a context's end as the net package reports it: "operation was
+// canceled" matching context.Canceled, or "i/o timeout" matching
+// context.DeadlineExceeded and os.ErrDeadlineExceeded, with Timeout() true.
+type ctxErr struct{ err error }
+
+func (e *ctxErr) Error() string {
+	if e.err == context.DeadlineExceeded {
+		return "i/o timeout"
+	}
+	return "operation was canceled"
+}
+func (e *ctxErr) Unwrap() []error {
+	if e.err == context.DeadlineExceeded {
+		return []error{e.err, errTimeout}
+	}
+	return []error{e.err}
+}
+func (e *ctxErr) Timeout() bool   { return e.err == context.DeadlineExceeded }
+func (e *ctxErr) Temporary() bool { return e.Timeout() }
+
+func ctxError(err error) error {
+	if err == context.Canceled || err == context.DeadlineExceeded {
+		return &ctxErr{err}
+	}
+	return err
+}
+
+// neighFailed aborts the connections in SYN-SENT whose next hop is addr,
+// which did not answer ARP: their Dial fails with EHOSTUNREACH, as a
+// Linux connect(2) does (shard; from handler.NeighFailed).
+func (l *tcpLayer) neighFailed(now time.Duration, addr netip.Addr) {
+	for _, ep := range l.conns {
+		if ep.removed || ep.conn.State() != tcp.SynSent {
+			continue
+		}
+		if l.s.h.nextHopOf(ep.conn.Tuple().Remote.Addr()) != addr {
+			continue
+		}
+		ep.err = errHostUnrch
+		l.enter(now, l.s.shard.TX())
+		ep.conn.Abort(now, &l.out)
+		l.touch(ep)
+	}
+}

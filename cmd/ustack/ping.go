@@ -233,7 +233,13 @@ func parseLinkPing(linkSpec, addr, gw string, args []string) (*linkPing, error) 
 }
 
 func (lp *linkPing) run(w io.Writer) error {
-	l, err := spec.Open(lp.spec)
+	// Replies larger than a frame come back in fragments, which the stack
+	// reassembles into the first fragment's buffer: make buffers hold them.
+	var opt spec.Options
+	if need := 14 + 20 + 8 + lp.size; need > 2048 {
+		opt.Pool = link.PoolConfig{Count: 1024, Size: need}
+	}
+	l, err := spec.OpenWith(lp.spec, opt)
 	if err != nil {
 		return err
 	}

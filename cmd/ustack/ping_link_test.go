@@ -57,14 +57,16 @@ func TestPingLinkKernel(t *testing.T) {
 		us, kern := e.NS(), e.NS()
 		e.Veth(us, "u0", kern, "k0")
 		kern.IP("addr", "add", "10.78.0.1/24", "dev", "k0")
-		pingFrom(t, us, "afpacket:u0", "10.78.0.2/24", "10.78.0.1")
+		pingFrom(t, us, "afpacket:u0", "10.78.0.2/24", "10.78.0.1", "1000")
+		pingFrom(t, us, "afpacket:u0", "10.78.0.2/24", "10.78.0.1", "4000") // fragmented both ways
 	})
 	t.Run("tap", func(t *testing.T) {
 		ns := netns.New(t).NS()
 		ns.IP("tuntap", "add", "dev", "tap0", "mode", "tap")
 		ns.IP("addr", "add", "10.78.1.1/24", "dev", "tap0")
 		ns.IP("link", "set", "tap0", "up")
-		pingFrom(t, ns, "tap:tap0", "10.78.1.2/24", "10.78.1.1")
+		pingFrom(t, ns, "tap:tap0", "10.78.1.2/24", "10.78.1.1", "1000")
+		pingFrom(t, ns, "tap:tap0", "10.78.1.2/24", "10.78.1.1", "4000")
 	})
 	t.Run("tap-down-hint", func(t *testing.T) {
 		ns := netns.New(t).NS()
@@ -80,12 +82,12 @@ func TestPingLinkKernel(t *testing.T) {
 	})
 }
 
-func pingFrom(t *testing.T, ns *netns.NS, linkSpec, addr, target string) {
+func pingFrom(t *testing.T, ns *netns.NS, linkSpec, addr, target, size string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := 0
 	err := ns.Do(func() error {
-		code = run([]string{"ping", "--link", linkSpec, "--addr", addr, "-c", "3", "-s", "1000", "-W", "2s", target}, &out, &errb)
+		code = run([]string{"ping", "--link", linkSpec, "--addr", addr, "-c", "3", "-s", size, "-W", "2s", target}, &out, &errb)
 		return nil
 	})
 	if err != nil {

@@ -9,26 +9,39 @@ import (
 	"github.com/ustack/ustack/link/tap"
 )
 
-// Open makes the link s names. For mem it returns the first end of a new
-// pair whose other end is closed with it (useful only for tests and
-// demos; use link/mem directly to get both ends). AF_XDP fails with an
-// error wrapping ErrUnsupported until the link/afxdp backend is built.
-func Open(s Spec) (link.Link, error) {
+// Options tune OpenWith. The zero value gives every backend's defaults.
+type Options struct {
+	// Pool configures the link's buffer pool; zero fields take the
+	// backend's defaults. A stack reassembles IP fragments into the first
+	// fragment's buffer, so receiving datagrams larger than a frame needs
+	// Size to hold them.
+	Pool link.PoolConfig
+}
+
+// Open is OpenWith(s, Options{}).
+func Open(s Spec) (link.Link, error) { return OpenWith(s, Options{}) }
+
+// OpenWith makes the link s names, in the calling thread's network
+// namespace. For mem it returns the first end of a new pair whose other
+// end is closed with it (useful only for tests and demos; use link/mem
+// directly to get both ends). AF_XDP fails with an error wrapping
+// ErrUnsupported until the link/afxdp backend is built.
+func OpenWith(s Spec, o Options) (link.Link, error) {
 	switch s.Kind {
 	case Mem:
-		a, _, err := mem.NewPair()
+		a, _, err := mem.NewPair(mem.WithPool(o.Pool))
 		if err != nil {
 			return nil, err
 		}
 		return a, nil
 	case TAP:
-		l, err := tap.Open(s.Name)
+		l, err := tap.Open(s.Name, tap.WithPool(o.Pool))
 		if err != nil {
 			return nil, err
 		}
 		return l, nil
 	case AFPacket:
-		l, err := afpacket.Open(s.Name)
+		l, err := afpacket.Open(s.Name, afpacket.WithPool(o.Pool))
 		if err != nil {
 			return nil, err
 		}

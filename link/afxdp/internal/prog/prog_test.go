@@ -11,7 +11,7 @@ import (
 )
 
 // needRoot skips without root, unless CI=true, where it fails.
-func needRoot(t *testing.T) {
+func needRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() == 0 {
 		return
@@ -25,6 +25,7 @@ func needRoot(t *testing.T) {
 var (
 	ours   = netip.MustParseAddr("10.9.0.1")
 	theirs = netip.MustParseAddr("10.9.0.2")
+	other  = netip.MustParseAddr("10.9.0.3")
 )
 
 func ethFrame(etherType uint16, payload []byte) []byte {

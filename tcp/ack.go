@@ -46,6 +46,7 @@ func (c *Conn) processAck(now time.Duration, seg *Segment, out Output) {
 	case dup:
 		c.dupAck(now, out, newlySacked)
 	}
+	c.maybeUndo(now)
 }
 
 func b2u(b bool) uint64 {

@@ -78,6 +78,9 @@ type Config struct {
 	// ReorderingThreshold is the duplicate-ACK count that triggers fast
 	// retransmit (Linux tcp_reordering). Default 3.
 	ReorderingThreshold int
+	// MaxReordering caps the threshold when D-SACKs show the path
+	// reorders (Linux tcp_max_reordering). Default 300.
+	MaxReordering int
 	// DisableTLP turns off tail loss probes (RFC 8985 §7; Linux
 	// tcp_early_retrans enables them, with SACK only).
 	DisableTLP bool
@@ -154,6 +157,7 @@ func Linux() Config {
 		SynAckRetries:       5,
 		Retries2:            15,
 		ReorderingThreshold: 3,
+		MaxReordering:       300,
 		InitCwnd:            10,
 		CongestionControl:   "cubic",
 		CorkTimeout:         200 * time.Millisecond,
@@ -199,6 +203,10 @@ func (c Config) withDefaults() Config {
 	setInt(&c.SynAckRetries, d.SynAckRetries)
 	setInt(&c.Retries2, d.Retries2)
 	setInt(&c.ReorderingThreshold, d.ReorderingThreshold)
+	setInt(&c.MaxReordering, d.MaxReordering)
+	if c.MaxReordering < c.ReorderingThreshold {
+		c.MaxReordering = c.ReorderingThreshold
+	}
 	setInt(&c.InitCwnd, d.InitCwnd)
 	if c.CongestionControl == "" {
 		c.CongestionControl = d.CongestionControl
@@ -255,6 +263,8 @@ func (c Config) Validate() error {
 		return bad("Retries2", c.Retries2)
 	case c.ReorderingThreshold < 1 || c.ReorderingThreshold > 300:
 		return bad("ReorderingThreshold", c.ReorderingThreshold)
+	case c.MaxReordering > 1024:
+		return bad("MaxReordering", c.MaxReordering)
 	case c.InitCwnd < 1 || c.InitCwnd > 1024:
 		return bad("InitCwnd", c.InitCwnd)
 	case c.KeepIdle < time.Second || c.KeepIntvl < time.Second || c.KeepCnt < 1 || c.KeepCnt > 127:

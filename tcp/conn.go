@@ -72,15 +72,21 @@ type Conn struct {
 	sb         scoreboard
 	rtxNext    seqnum.Value // recovery: next sequence number to consider resending
 	renoSacked int          // recovery without SACK: segments known to have left
-	tlpOut     bool         // a tail loss probe is outstanding
-	tlpRetrans bool         // ...and it was a retransmission
-	tlpDup     bool         // ...which the peer reported as a duplicate (D-SACK)
-	tlpHigh    seqnum.Value // SND.MAX when the probe was sent
-	cwndFull   bool         // the last push stopped on the congestion window
-	dupAcks    int
-	inRecovery bool
-	recover    seqnum.Value
-	rtoRecover bool // sndNxt was pulled back by an RTO: resending is retransmission
+	reordering int          // current duplicate-ACK threshold (adapts upward)
+	fack       seqnum.Value // highest sequence number ever SACKed
+	// Undo of spurious retransmissions (undo.go).
+	undoActive, undoPending bool
+	undoRetrans             int
+	undoMarker, undoHigh    seqnum.Value
+	tlpOut                  bool         // a tail loss probe is outstanding
+	tlpRetrans              bool         // ...and it was a retransmission
+	tlpDup                  bool         // ...which the peer reported as a duplicate (D-SACK)
+	tlpHigh                 seqnum.Value // SND.MAX when the probe was sent
+	cwndFull                bool         // the last push stopped on the congestion window
+	dupAcks                 int
+	inRecovery              bool
+	recover                 seqnum.Value
+	rtoRecover              bool // sndNxt was pulled back by an RTO: resending is retransmission
 
 	// ACK scheduling.
 	ackNow      bool // an ACK must go out before returning
@@ -166,6 +172,8 @@ func newConn(now time.Duration, cfg Config, t Tuple, iss seqnum.Value) (*Conn, e
 	c.cc = alg
 	c.cc.Init(c.sndMSS, now)
 	c.recover = iss
+	c.fack = iss
+	c.reordering = cfg.ReorderingThreshold
 	c.rttStart = now
 	return c, nil
 }

@@ -27,6 +27,7 @@ type Info struct {
 	Lost                                               uint32
 	Sacked                                             uint32 // bytes SACKed above SND.UNA
 	DupAcks                                            int
+	Reordering                                         int // current duplicate-ACK threshold
 	InRecovery                                         bool
 	Probes                                             int
 	CongestionControl                                  string
@@ -70,6 +71,7 @@ func (c *Conn) Info() Info {
 		Lost:              c.lost,
 		Sacked:            c.sb.sacked,
 		DupAcks:           c.dupAcks,
+		Reordering:        c.reordering,
 		InRecovery:        c.inRecovery,
 		Probes:            c.probes,
 		CongestionControl: c.cc.Name(),

@@ -144,6 +144,8 @@ func (c *Conn) updateSACK(seg *Segment) uint32 {
 		if i == 0 && isDSACK(o, seg.Ack) {
 			if c.tlpOut && c.tlpRetrans && r == c.tlpHigh {
 				c.tlpDup = true // the probe was not needed
+			} else {
+				c.noteDSACK(l, r)
 			}
 			continue // a duplicate report, not new information
 		}
@@ -154,6 +156,9 @@ func (c *Conn) updateSACK(seg *Segment) uint32 {
 			continue
 		}
 		newly += c.sb.add(l, r)
+		if r.GreaterThan(c.fack) {
+			c.fack = r
+		}
 	}
 	return newly
 }
@@ -193,7 +198,7 @@ func (c *Conn) pipe() int {
 // one less than those outstanding (early retransmit, RFC 5827), so that a
 // short flight or a tail loss probe's SACK can start recovery.
 func (c *Conn) timeToRecover() bool {
-	th := c.cfg.ReorderingThreshold
+	th := c.reordering
 	if c.dupAcks >= th {
 		return true
 	}
@@ -216,6 +221,7 @@ func (c *Conn) enterRecovery(now time.Duration) {
 	c.inRecovery = true
 	c.recover = c.sndMax
 	c.rtxNext = c.sndUna
+	c.startUndoEpisode(c.sndUna, c.sndMax)
 	if c.sackOK {
 		c.cnt.TCPSackRecovery++
 	} else {
@@ -261,13 +267,14 @@ func (c *Conn) recoverySend(now time.Duration, out Output, delivered int) {
 	}
 }
 
-// nextHole is the next range to retransmit in recovery: the first
-// un-SACKed bytes at or after rtxNext and below the highest SACK; without
-// SACK information, the first unacknowledged segment if it has not been
-// resent since SND.UNA last moved.
+// nextHole is the next range to retransmit in recovery: with SACK, the
+// first un-SACKed bytes at or after rtxNext and below the highest SACK;
+// without SACK (NewReno, RFC 6582), the first unacknowledged segment if it
+// has not been resent since SND.UNA last moved.
 func (c *Conn) nextHole() (seq seqnum.Value, n int, ok bool) {
 	from := seqnum.Max(c.rtxNext, c.sndUna)
-	if c.sackOK && c.sb.n > 0 {
+	if c.sackOK {
+		// RFC 6675: only what lies below SACKed data is deemed lost.
 		from = c.sb.skip(from)
 		end, ok := c.sb.holeEnd(from)
 		if !ok {

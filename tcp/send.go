@@ -232,6 +232,7 @@ func (c *Conn) sendData(now time.Duration, out Output, seq seqnum.Value, n int, 
 		c.sndUnaTime = now // the head of the flight leaves now
 	}
 	if retrans {
+		c.noteRetransmit()
 		c.cnt.RetransSegs++
 		c.totalRetrans++
 		c.bytesRetrans += uint64(n)

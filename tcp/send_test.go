@@ -370,3 +370,34 @@ func TestAckSequenceAfterRTO(t *testing.T) {
 	h.in("<SEQ=301><ACK=101><CTL=ACK><LEN=10>")
 	h.out("<SEQ=4481><ACK=311><CTL=ACK>")
 }
+
+// Reordering, not loss: segment 2 arrives late, after three SACKs set off
+// a fast retransmit. The D-SACK for the retransmitted copy shows it was
+// spurious: the window reduction is undone (RFC 3708, Linux DSACK undo)
+// and the duplicate-ACK threshold rises to the reordering seen.
+func TestDSACKUndoAndReordering(t *testing.T) {
+	cfg := testConfig()
+	cfg.CongestionControl = "newreno"
+	h := newHarness(t, cfg)
+	h.established("<MSS=1460><SACKOK>")
+	h.write(10 * 1460)
+	for i := 0; i < 10; i++ {
+		h.out("<LEN=1460>")
+	}
+	h.in("<SEQ=301><ACK=1561><CTL=ACK>")
+	before := h.c.Info().Cwnd
+	h.in("<SEQ=301><ACK=1561><CTL=ACK><SACK=3021-4481>")
+	h.in("<SEQ=301><ACK=1561><CTL=ACK><SACK=3021-5941>")
+	h.in("<SEQ=301><ACK=1561><CTL=ACK><SACK=3021-7401>")
+	h.out("<SEQ=1561><LEN=1460>")
+	if h.c.Info().Cwnd >= before {
+		t.Fatal("no reduction on fast retransmit")
+	}
+	// The late original fills the hole; then the copy is reported.
+	h.in("<SEQ=301><ACK=7401><CTL=ACK>")
+	h.in("<SEQ=301><ACK=7401><CTL=ACK><SACK=1561-3021>")
+	in := h.c.Info()
+	if in.Cwnd != before || in.InRecovery || h.c.cnt.TCPDSACKUndo != 1 || in.Reordering != 4 {
+		t.Fatalf("after D-SACK: cwnd %d (before %d), reordering %d, %+v", in.Cwnd, before, in.Reordering, *h.c.cnt)
+	}
+}

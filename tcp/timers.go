@@ -178,6 +178,8 @@ func (c *Conn) onRTO(now time.Duration, out Output) {
 	ev := cc.RTO
 	if c.rtoRecover {
 		ev = cc.RepeatedRTO
+	} else {
+		c.startUndoEpisode(c.sndUna, c.sndMax)
 	}
 	c.cc.OnCongestion(ev, int(c.sndMax.Sub(c.sndUna)), now)
 	c.rtxNext = c.sndUna

@@ -2,6 +2,7 @@ package ustack
 
 import (
 	"errors"
+	"io"
 	"fmt"
 	"net/netip"
 	"time"
@@ -58,6 +59,12 @@ type Config struct {
 	// closing connection is forgotten at once (Linux tcp_max_tw_buckets).
 	// Default 262144.
 	MaxTimeWait int
+
+	// Rand is where the stack's secrets come from: the keys of RFC 6528
+	// initial sequence numbers, RFC 6056 port selection and SYN cookies.
+	// Default crypto/rand. A simulation passes a seeded source so that a
+	// run is reproducible bit for bit; never do that on a real network.
+	Rand io.Reader
 
 	// Clock is the stack's time source. Default: the monotonic clock. The
 	// simulator passes its virtual clock.

@@ -3,6 +3,7 @@ package ustack
 import (
 	"crypto/rand"
 	"fmt"
+	"io"
 	"net/netip"
 	"time"
 
@@ -63,13 +64,17 @@ func (l *tcpLayer) init(s *Stack, cfg tcp.Config) error {
 		return err
 	}
 	l.cfg = cfg
+	src := s.cfg.Rand
+	if src == nil {
+		src = rand.Reader
+	}
 	var secret [16]byte
-	if _, err := rand.Read(secret[:]); err != nil {
+	if _, err := io.ReadFull(src, secret[:]); err != nil {
 		return fmt.Errorf("ustack: reading a secret for ISNs and SYN cookies: %w", err)
 	}
 	l.secrets = tcp.NewSecrets(secret)
 	var pk [16]byte
-	if _, err := rand.Read(pk[:]); err != nil {
+	if _, err := io.ReadFull(src, pk[:]); err != nil {
 		return fmt.Errorf("ustack: reading a secret for port selection: %w", err)
 	}
 	sel, err := ports.New(ports.Config{}, pk)

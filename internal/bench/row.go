@@ -21,14 +21,14 @@ var SystemOrder = []string{SystemKernel, SystemUstackConn, SystemUstackEvent, Sy
 
 // Metric names, as they appear in rows.
 const (
-	MetricP50     = "p50_ns"
-	MetricP99     = "p99_ns"
-	MetricP999    = "p999_ns"
-	MetricMean    = "mean_ns"
-	MetricBits    = "bits_per_s"
-	MetricConns   = "conn_per_s"
-	MetricCPU     = "cpu_s_per_op"
-	MetricAllocs  = "allocs_per_op"
+	MetricP50    = "p50_ns"
+	MetricP99    = "p99_ns"
+	MetricP999   = "p999_ns"
+	MetricMean   = "mean_ns"
+	MetricBits   = "bits_per_s"
+	MetricConns  = "conn_per_s"
+	MetricCPU    = "cpu_s_per_op"
+	MetricAllocs = "allocs_per_op"
 )
 
 // Row is one figure: the unit of JSON output and of merging.

@@ -207,7 +207,6 @@ func formatRatio(r float64) string {
 	return fmt.Sprintf("x%.2f", r)
 }
 
-
 // ratioMeaningful: a ratio to a baseline that rounds to zero says nothing
 // (allocations per op of 0.00 against 0.55).
 func ratioMeaningful(metric string, base float64) bool {

@@ -221,7 +221,7 @@ func (s *bulkSource) Writable(c *ustack.EventConn) {
 			return // full: Writable follows
 		}
 		if err != nil {
-			s.err.CompareAndSwap(nil, &err)
+			bench.KeepFirst(&s.err, err)
 			return
 		}
 		if n < len(s.buf) {
@@ -231,7 +231,7 @@ func (s *bulkSource) Writable(c *ustack.EventConn) {
 }
 func (s *bulkSource) Closed(_ *ustack.EventConn, err error) {
 	if err != nil {
-		s.err.CompareAndSwap(nil, &err)
+		bench.KeepFirst(&s.err, err)
 	}
 }
 
@@ -361,7 +361,7 @@ func eventCPS(ctx context.Context, pr *pair, p bench.Params, clients int) (*benc
 						err = errors.New("connection did not finish in 10 s")
 						if measuring.Load() {
 							failed.Add(1)
-							firstErr.CompareAndSwap(nil, &err)
+							bench.KeepFirst(&firstErr, err)
 						}
 						return
 					case <-cctx.Done():
@@ -375,7 +375,7 @@ func eventCPS(ctx context.Context, pr *pair, p bench.Params, clients int) (*benc
 					return
 				case measuring.Load():
 					failed.Add(1)
-					firstErr.CompareAndSwap(nil, &err)
+					bench.KeepFirst(&firstErr, err)
 				}
 			}
 		}()

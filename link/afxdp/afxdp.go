@@ -317,6 +317,11 @@ func (l *Link) loadProgram(c *config) error {
 			l.xdp, l.mode = xl, "native"
 			return nil
 		}
+		if errors.Is(errNative, unix.EBUSY) || errors.Is(errNative, unix.EEXIST) ||
+			errors.Is(errNative, unix.EPERM) || errors.Is(errNative, unix.EACCES) {
+			// Not a driver without XDP: generic mode would fail alike.
+			return classify(fmt.Sprintf("afxdp: attaching to %s in native mode", l.iface), errNative)
+		}
 		xl, err = attach(ebpflink.XDPGenericMode)
 		if err != nil {
 			return classify(fmt.Sprintf("afxdp: attaching to %s (native mode: %v; generic mode)", l.iface, errNative), err)

@@ -22,17 +22,22 @@ var (
 // TestStackOverAFXDP runs a ustack Stack on an AF_XDP link in namespace A
 // and talks to the kernel in namespace B over the veth pair.
 func TestStackOverAFXDP(t *testing.T) {
+	t.Run("auto", func(t *testing.T) { testStack(t, AttachAuto, "native") })
+	t.Run("generic", func(t *testing.T) { testStack(t, AttachGeneric, "generic") })
+}
+
+func testStack(t *testing.T, mode AttachMode, wantMode string) {
 	p := newVethPair(t)
 	run(t, "ip", "-n", p.NsB, "addr", "add", peerAddr.String(), "dev", p.IfB)
 	run(t, "ip", "-n", p.NsA, "addr", "add", kernelAddr.String(), "dev", p.IfA)
 
-	l, err := openIn(t, p.NsA, p.IfA, 0, WithAddrs(stackAddr.Addr()))
+	l, err := openIn(t, p.NsA, p.IfA, 0, WithAddrs(stackAddr.Addr()), WithAttachMode(mode))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Logf("XDP program attached in %s mode, zero-copy %v", l.Mode(), l.ZeroCopy())
-	if l.Mode() != "native" {
-		t.Errorf("veth has native XDP, but the program runs in %s mode", l.Mode())
+	if l.Mode() != wantMode {
+		t.Errorf("the program runs in %s mode, want %s (veth has native XDP)", l.Mode(), wantMode)
 	}
 	if out := run(t, "ip", "-n", p.NsA, "link", "show", p.IfA); !strings.Contains(out, "prog/xdp") {
 		t.Errorf("ip link shows no XDP program on %s after Open:\n%s", p.IfA, out)

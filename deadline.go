@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,6 +41,9 @@ type deadline struct {
 	timer   *time.Timer
 	c       chan struct{}
 	expired bool // c is closed
+	// set is true while when is non-zero or c is closed: passed reads it
+	// without the lock, so calls on a socket with no deadline take none.
+	armed atomic.Bool
 }
 
 func (d *deadline) init() { d.c = make(chan struct{}) }
@@ -51,6 +55,7 @@ func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.when = t
+	defer func() { d.armed.Store(!d.when.IsZero() || d.expired) }()
 	if d.timer != nil {
 		d.timer.Stop() // a callback already running re-checks when
 	}
@@ -114,6 +119,9 @@ func (d *deadline) done() <-chan struct{} {
 
 // passed reports whether the deadline has passed.
 func (d *deadline) passed() bool {
+	if !d.armed.Load() {
+		return false
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.expired {
@@ -133,6 +141,7 @@ func (d *deadline) stop() {
 		d.timer.Stop()
 	}
 	d.when = time.Time{}
+	d.armed.Store(d.expired)
 	d.mu.Unlock()
 }
 

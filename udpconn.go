@@ -101,10 +101,16 @@ func (c *UDPConn) pop() (b *link.Buf, more bool) {
 	return b, more
 }
 
+// isClosed reports whether the socket or its stack is closed. Two
+// single-channel polls, not one select: a non-blocking receive on an open
+// channel takes no lock, a select over two does.
 func (c *UDPConn) isClosed() bool {
 	select {
 	case <-c.closed:
 		return true
+	default:
+	}
+	select {
 	case <-c.s.closed:
 		return true
 	default:

@@ -74,6 +74,7 @@ type Conn struct {
 	renoSacked int          // recovery without SACK: segments known to have left
 	reordering int          // current duplicate-ACK threshold (adapts upward)
 	fack       seqnum.Value // highest sequence number ever SACKed
+	rtxRec     rtxRecords   // retransmissions of this recovery (lostrtx.go)
 	// Undo of spurious retransmissions (undo.go).
 	undoActive, undoPending bool
 	undoRetrans             int

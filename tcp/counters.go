@@ -33,7 +33,7 @@ type Counters struct {
 	TCPFastRetrans         uint64 // segments retransmitted during fast recovery
 	TCPSackRecovery        uint64 // recoveries started with SACK information
 	TCPRenoRecovery        uint64 // recoveries started from duplicate ACKs alone
-	TCPLostRetransmit      uint64 // retransmissions lost again (RTO during recovery)
+	TCPLostRetransmit      uint64 // retransmissions found lost again (resent in recovery, or RTO during recovery)
 	TCPDSACKUndo           uint64 // window reductions undone: every retransmission was D-SACKed
 	TCPLossProbes          uint64 // tail loss probes sent
 	TCPLossProbeRecovery   uint64 // losses repaired by a tail loss probe

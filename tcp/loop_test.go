@@ -119,6 +119,7 @@ func TestLoopbackTransfer(t *testing.T) {
 		// acceptable to each other (they carry SND.MAX, not the pulled-
 		// back SND.NXT: with SND.NXT this exact case deadlocked).
 		{"blackout", 0.01, nil},
+		{"loss2pct-8MiB", 0.02, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := Linux()
@@ -130,6 +131,8 @@ func TestLoopbackTransfer(t *testing.T) {
 			switch tc.name {
 			case "reorder-dup-loss":
 				w.jitter, w.dup = 3*time.Millisecond, 0.01
+			case "loss2pct-8MiB":
+				size = 8 << 20
 			case "blackout":
 				w.rng, size = 132, 4<<20
 				w.blackFrom, w.blackTo = 132*time.Millisecond, 30132*time.Millisecond
@@ -263,8 +266,9 @@ func loopback(t *testing.T, w *vwire, cfg Config, size int) {
 		t.Fatalf("%d buffers leaked", n)
 	}
 	ia, ib := conns[0].Info(), conns[1].Info()
-	t.Logf("%v: sent %d/%d segs, lost %d/%d, retrans %d/%d, states %v/%v, cwnd %d",
-		w.now, w.sent[0], w.sent[1], w.lost[0], w.lost[1], ia.TotalRetrans, ib.TotalRetrans, ia.State, ib.State, ia.Cwnd)
+	t.Logf("%v: sent %d/%d segs, lost %d/%d, retrans %d/%d, timeouts %d/%d, states %v/%v, cwnd %d",
+		w.now, w.sent[0], w.sent[1], w.lost[0], w.lost[1], ia.TotalRetrans, ib.TotalRetrans,
+		conns[0].cnt.TCPTimeouts, conns[1].cnt.TCPTimeouts, ia.State, ib.State, ia.Cwnd)
 }
 
 // done: both sides past the FIN exchange (TIME-WAIT or CLOSED).

@@ -222,6 +222,7 @@ func (c *Conn) enterRecovery(now time.Duration) {
 	c.recover = c.sndMax
 	c.rtxNext = c.sndUna
 	c.startUndoEpisode(c.sndUna, c.sndMax)
+	c.rtxRec.reset()
 	if c.sackOK {
 		c.cnt.TCPSackRecovery++
 	} else {
@@ -237,14 +238,38 @@ func (c *Conn) enterRecovery(now time.Duration) {
 // `delivered` bytes: first the lost holes (NextSeg rules 1 and 3), then new
 // data within the peer's window.
 func (c *Conn) recoverySend(now time.Duration, out Output, delivered int) {
+	if c.sackOK {
+		c.updateRtxRecords()
+	}
 	sndcnt := c.prr.OnAck(delivered, c.pipe())
 	sent := false
 	for sndcnt > 0 {
+		if i, ok := c.nextLostRetransmit(); ok {
+			r := &c.rtxRec.rec[i]
+			seq := seqnum.Max(r.l, c.sndUna)
+			n := min(int(r.r.Sub(seq)), c.curMSS())
+			c.cnt.TCPLostRetransmit++
+			c.sendRange(now, out, seq, n)
+			r.l, r.mark, r.lost = seq, c.sndMax, false
+			if n < int(r.r.Sub(seq)) {
+				// Only part went out: the rest stays marked lost (or,
+				// with no room to track it, is left to the RTO).
+				c.rtxRec.add(seq.Add(seqnum.Size(n)), r.r, r.mark, true)
+				r.r = seq.Add(seqnum.Size(n))
+			}
+			c.prr.OnSent(n)
+			sndcnt -= n
+			sent = true
+			continue
+		}
 		if seq, n, ok := c.nextHole(); ok {
 			n = min(n, c.curMSS())
 			c.cnt.TCPFastRetrans++
 			c.sendRange(now, out, seq, n)
 			c.rtxNext = seq.Add(seqnum.Size(n))
+			if c.sackOK {
+				c.rtxRec.add(seq, c.rtxNext, c.sndMax, false)
+			}
 			c.rttPending = false // Karn
 			c.prr.OnSent(n)
 			sndcnt -= n

@@ -118,8 +118,21 @@ func (c *Conn) finSent() bool {
 
 // sendWindowEnd is the first sequence number beyond what the peer's window
 // and the congestion window allow.
+//
+// The congestion window limits the data in the network, not the distance
+// from SND.UNA: SACKed bytes have left it (RFC 6675 pipe, as Linux counts
+// packets in flight), and without SACK each of the first two duplicate
+// ACKs lets one more segment out (limited transmit, RFC 3042). That keeps
+// ACKs coming when the window is small, so losses are found by fast
+// retransmit rather than by timeout.
 func (c *Conn) sendWindowEnd() seqnum.Value {
-	w := min(c.sndWnd, c.cwnd())
+	cw := c.cwnd()
+	if c.sackOK {
+		cw += c.sb.sacked
+	} else {
+		cw += uint32(min(c.dupAcks, 2) * c.sndMSS)
+	}
+	w := min(c.sndWnd, cw)
 	return c.sndUna.Add(seqnum.Size(w))
 }
 

@@ -401,3 +401,35 @@ func TestDSACKUndoAndReordering(t *testing.T) {
 		t.Fatalf("after D-SACK: cwnd %d (before %d), reordering %d, %+v", in.Cwnd, before, in.Reordering, *h.c.cnt)
 	}
 }
+
+// A retransmission lost again is found when data sent after it is SACKed,
+// and resent at once, without waiting for the RTO.
+func TestLostRetransmitResent(t *testing.T) {
+	cfg := testConfig()
+	cfg.CongestionControl = "newreno"
+	h := newHarness(t, cfg)
+	h.established("<MSS=1460><SACKOK>")
+	h.write(30 * 1460)
+	count1561 := func() int {
+		n := 0
+		for _, s := range h.rec.segs {
+			if s.hdr.Seq == 1561 && len(s.payload) > 0 {
+				n++
+			}
+		}
+		return n
+	}
+	// Segment 2 (1561) is lost; every later segment arrives and is SACKed.
+	h.in("<SEQ=301><ACK=1561><CTL=ACK>")
+	high := uint32(3021)
+	for i := 0; i < 20 && count1561() < 3; i++ {
+		high += 1460
+		h.in("<SEQ=301><ACK=1561><CTL=ACK><SACK=3021-" + itoa(high) + ">")
+	}
+	if n := count1561(); n != 3 {
+		t.Fatalf("1561 sent %d times, want the original, a fast retransmission and one more", n)
+	}
+	if h.c.cnt.TCPLostRetransmit != 1 || h.c.cnt.TCPTimeouts != 0 {
+		t.Fatalf("counters %+v", *h.c.cnt)
+	}
+}

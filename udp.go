@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -41,8 +42,16 @@ func (c *Config) validateUDP() error {
 // initUDP makes the UDP table and registers it with the IP host. It runs
 // in handler.init, before the shard starts; the Config was validated.
 func (s *Stack) initUDP() {
+	// The port-selection seed comes from Config.Rand like the TCP
+	// secrets (a simulation passes a seeded source to be reproducible).
+	// A reader that fails here fails again for TCP's secrets right after,
+	// and New reports that; meanwhile the seed stays zero, still valid.
 	var seed [32]byte
-	_, _ = rand.Read(seed[:]) // never fails (crypto/rand panics rather)
+	src := s.cfg.Rand
+	if src == nil {
+		src = rand.Reader
+	}
+	_, _ = io.ReadFull(src, seed[:])
 	t, err := udp.New(udp.Config{RecvBuffer: s.cfg.UDPRecvBuffer, Seed: seed}, s.host)
 	if err != nil {
 		// Config.validate rejected what udp.New would; keep a working

@@ -3,7 +3,8 @@
 // scaling, timestamps and PAWS; RFC 2018 SACK; RFC 5961 blind-attack
 // defences; RFC 6298 retransmission timing; RFC 5681/6582 congestion control
 // and NewReno recovery; delayed and quick ACKs; Nagle; persist and
-// keepalive probing; RFC 5482 user timeout), a Listener with SYN and accept
+// keepalive probing; RFC 5482 user timeout; SACK-based recovery paced by
+// PRR, tail loss probes, D-SACK undo), a Listener with SYN and accept
 // queues and SYN cookies, and Linux-named counters.
 //
 // The engine never starts a goroutine, takes a lock or reads a clock. Every
@@ -43,7 +44,10 @@ package tcp
 //
 // # Not implemented
 //
-// RACK loss detection, F-RTO and undo, ECN, TCP Fast Open, MD5 signatures,
+// RACK's time-based loss detection (losses are found by SACK/dupack
+// thresholds with early retransmit, tail loss probes, lost-retransmission
+// detection and the RTO; spurious ones are undone by D-SACK), F-RTO, ECN,
+// TCP Fast Open, MD5 signatures,
 // urgent data (URG is ignored), path MTU discovery, slow start after idle,
 // SO_LINGER with a timeout other than zero, and Linux's truesize-based
 // receive memory accounting (windows follow payload bytes; small in-order

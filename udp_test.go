@@ -640,3 +640,31 @@ func TestUDPCloseFreesQueue(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// On Manual stacks (the simulator's way) everything runs on the caller's
+// goroutine: the write is sent when it is made, delivery happens in Step,
+// and a read finds the datagram without blocking.
+func TestUDPManualStacks(t *testing.T) {
+	a, b := newUDPPair(t, nil, func(ca, cb *ustack.Config) { ca.Manual, cb.Manual = true, true })
+	srv := listen(t, b, ":7")
+	cli := listen(t, a, "")
+	if _, err := cli.WriteToUDPAddrPort([]byte("sim"), netip.AddrPortFrom(addrB, 7)); err != nil {
+		t.Fatal(err)
+	}
+	var now time.Duration
+	for range 50 { // ARP request, reply, the datagram
+		a.Step(now)
+		b.Step(now)
+		now += time.Millisecond
+		if c, _ := b.UDPCounters(); c.InDatagrams == 1 {
+			break
+		}
+	}
+	b.Step(now) // hand the datagram over at the end of an iteration
+	srv.SetReadDeadline(time.Now().Add(5 * time.Second)) // never blocks forever
+	buf := make([]byte, 8)
+	n, from, err := srv.ReadFromUDPAddrPort(buf)
+	if err != nil || string(buf[:n]) != "sim" || from.Port() != port(cli) {
+		t.Fatalf("read %q from %v: %v", buf[:n], from, err)
+	}
+}

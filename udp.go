@@ -168,8 +168,11 @@ func (t *udpSendTask) Run(now time.Duration, tx *shard.TX) {
 	t.done <- struct{}{} // never blocks: one slot, one Run per use
 }
 
-// send runs t on the shard and waits for it. It reports errClosed, with t
-// abandoned (the shard may still run it), when the stack closes first.
+// udpSend runs t on the shard and waits for it. It reports errClosed when
+// the socket or the stack closes before t could be queued (t's buffer is
+// freed), or when the stack closes while t waits to run (t is abandoned:
+// the shard may still run it, so it must not be reused); errTimeout when
+// the write deadline passes while the inbox stays full.
 func (s *Stack) udpSend(t *udpSendTask, wd *waitDir, closed <-chan struct{}) error {
 	if s.cfg.Manual {
 		t.Run(s.shard.Config().Clock.Now(), s.shard.TX())

@@ -176,15 +176,16 @@ func (l *Link) setup(c *config) error {
 		}
 		l.mac[0] = l.mac[0]&^1 | 2 // unicast, locally administered
 	}
+	need := l.maxRead
+	if c.vnetHdr {
+		need += vnet.Len
+	}
 	pc := c.pool
 	if pc.Size == 0 {
-		pc.Size = max(2048, l.maxRead+vnet.Len)
-		if c.vnetHdr && !c.gso {
-			pc.Size = max(pc.Size, 2048)
-		}
+		pc.Size = max(2048, need)
 	}
-	if pc.Size < l.maxRead+vnet.Len && (c.vnetHdr || pc.Size < l.maxRead) {
-		return fmt.Errorf("tap: pool buffer size %d cannot hold a %d-byte frame (raise PoolConfig.Size or lower the MTU)", pc.Size, l.maxRead)
+	if pc.Size < need {
+		return fmt.Errorf("tap: pool buffer size %d cannot hold a %d-byte read (raise PoolConfig.Size or lower the MTU)", pc.Size, need)
 	}
 	if l.pool, err = link.NewPool(pc); err != nil {
 		return fmt.Errorf("tap: %w", err)
@@ -238,10 +239,7 @@ func (l *Link) Recv(bufs []*link.Buf) int {
 		if b == nil {
 			break
 		}
-		d := b.Extend(l.maxRead + hdr)
-		if d == nil {
-			d = b.Extend(b.Tailroom())
-		}
+		d := b.Extend(l.maxRead + hdr) // never nil: setup checked the pool's size
 		r, _, e := unix.Syscall(unix.SYS_READ, uintptr(l.fd), uintptr(unsafe.Pointer(&d[0])), uintptr(len(d)))
 		if e != 0 {
 			b.Free()
@@ -307,8 +305,10 @@ func (l *Link) Send(bufs []*link.Buf) int {
 				continue
 			}
 			h.Encode(l.vhdr[:])
-			l.iov[0].Base, l.iov[0].Len = &l.vhdr[0], vnet.Len
-			l.iov[1].Base, l.iov[1].Len = &f[0], uint64(len(f))
+			l.iov[0].Base = &l.vhdr[0]
+			l.iov[0].SetLen(vnet.Len)
+			l.iov[1].Base = &f[0]
+			l.iov[1].SetLen(len(f))
 			_, _, e = unix.Syscall(unix.SYS_WRITEV, uintptr(l.fd), uintptr(unsafe.Pointer(&l.iov[0])), 2)
 		} else {
 			if b.Flags&link.FlagCsumPartial != 0 {

@@ -97,6 +97,7 @@ type rttClient struct {
 	meter    bench.Meter
 	start    time.Time // warm-up start
 	t        time.Time // when the request in flight was sent
+	end      time.Time // end of the measured window
 	measured bool
 	b        [1]byte
 	done     chan struct{}
@@ -134,7 +135,8 @@ func (k *rttClient) Readable(c *ustack.EventConn) {
 		k.measured = true
 		k.meter.Start()
 		now = time.Now() // the meter's own cost is not a round trip's
-	case k.measured && el >= k.p.Warmup+k.p.Duration:
+		k.end = now.Add(k.p.Duration)
+	case k.measured && !now.Before(k.end):
 		k.r.Usage = k.meter.Stop()
 		k.finish(nil)
 		c.Close()

@@ -1,0 +1,64 @@
+package ustacksys
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ustack/ustack/internal/bench"
+	"github.com/ustack/ustack/shard"
+)
+
+// TestEventWorkloadsRun runs each workload briefly on two stacks over
+// link/mem through the event API.
+func TestEventWorkloadsRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two stacks for about a second")
+	}
+	for _, w := range bench.Workloads {
+		r, err := Event(Options{Polling: shard.Adaptive}).Run(context.Background(), w, bench.Params{Duration: 100 * time.Millisecond, Warmup: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatalf("%s: %v", w.Name, err)
+		}
+		if r.Ops <= 0 || r.Usage.Wall < 100*time.Millisecond {
+			t.Errorf("%s: %d ops in %v", w.Name, r.Ops, r.Usage.Wall)
+		}
+		if r.Errors != 0 {
+			t.Errorf("%s: %d failed operations, first %v", w.Name, r.Errors, r.FirstErr)
+		}
+		if w.Kind == bench.RTT && r.Lat.Count() != uint64(r.Ops) {
+			t.Errorf("rtt: %d samples for %d round trips", r.Lat.Count(), r.Ops)
+		}
+		if w.Large && r.Note == "" {
+			t.Errorf("%s: no note saying how large frames were run", w.Name)
+		}
+	}
+}
+
+func TestConnRTTRuns(t *testing.T) {
+	if !HaveConn() {
+		t.Skip("this build's Stack has no net.Conn layer")
+	}
+	r, err := Conn(Options{}).Run(context.Background(), bench.Workloads[0], bench.Params{Duration: 100 * time.Millisecond, Warmup: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Ops <= 0 {
+		t.Fatalf("%d round trips", r.Ops)
+	}
+}
+
+func TestCheckLink(t *testing.T) {
+	for _, s := range []string{"", "mem"} {
+		if err := CheckLink(s); err != nil {
+			t.Errorf("CheckLink(%q) = %v", s, err)
+		}
+	}
+	if err := CheckLink("tap:ust0"); !errors.Is(err, bench.ErrUnavailable) {
+		t.Errorf("CheckLink(tap:ust0) = %v, want ErrUnavailable", err)
+	}
+	if err := CheckLink("bogus"); err == nil {
+		t.Error("CheckLink(bogus) accepted it")
+	}
+}

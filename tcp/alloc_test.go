@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"testing"
+	"time"
 
 	"github.com/ustack/ustack/link"
 	"github.com/ustack/ustack/wire"
@@ -91,5 +92,47 @@ func TestAllocsSend(t *testing.T) {
 	run() // allocate the send ring
 	if a := testing.AllocsPerRun(200, run); a != 0 {
 		t.Fatalf("%.1f allocations per sent segment", a)
+	}
+}
+
+// Timer work is allocation-free too: a delayed ACK firing, and an RTO
+// retransmission.
+func TestAllocsTimers(t *testing.T) {
+	h, out := establishedForAllocs(t, Linux())
+	c := h.c
+	pool := link.MustPool(link.PoolConfig{Count: 8})
+	seq := c.rcvNxt
+	var seg Segment
+	p := make([]byte, 100)
+	rb := make([]byte, 4096)
+	c.quickAcks = 0
+	run := func() {
+		// One segment in: its ACK is delayed; fire the timer.
+		b := pool.Get()
+		b.Extend(100)
+		seg = Segment{Seq: seq, Ack: c.sndNxt, Flags: flagACK, Window: 1000, Payload: b.Bytes()}
+		h.now += time.Second
+		c.Input(h.now, &seg, b, out)
+		seq = seq.Add(100)
+		if at, ok := c.Deadline(); ok {
+			h.now = at
+			c.OnTimer(h.now, out)
+		}
+		c.Read(rb, h.now, out)
+		// Data out, lost: the RTO resends it; then it is acknowledged.
+		c.Write(h.now, p, out)
+		if at, ok := c.Deadline(); ok {
+			h.now = at
+			c.OnTimer(h.now, out)
+		}
+		seg = Segment{Seq: seq, Ack: c.sndMax, Flags: flagACK, Window: 1000}
+		c.Input(h.now, &seg, nil, out)
+	}
+	run()
+	if a := testing.AllocsPerRun(100, run); a != 0 {
+		t.Fatalf("%.1f allocations per timer round", a)
+	}
+	if c.cnt.DelayedACKs == 0 || c.cnt.TCPTimeouts+c.cnt.TCPLossProbes == 0 {
+		t.Fatalf("timers did not fire: %+v", *c.cnt)
 	}
 }

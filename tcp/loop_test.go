@@ -23,6 +23,7 @@ type vwire struct {
 	dup    float64       // probability of delivering a segment twice
 	// blackFrom and blackTo: everything sent in between is dropped.
 	blackFrom, blackTo time.Duration
+	wrap               bool // pick ISNs just below 2^32
 	sent               [2]int
 	lost               [2]int
 }
@@ -120,6 +121,7 @@ func TestLoopbackTransfer(t *testing.T) {
 		// back SND.NXT: with SND.NXT this exact case deadlocked).
 		{"blackout", 0.01, nil},
 		{"loss2pct-8MiB", 0.02, nil},
+		{"seq-wrap", 0.02, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := Linux()
@@ -133,6 +135,8 @@ func TestLoopbackTransfer(t *testing.T) {
 				w.jitter, w.dup = 3*time.Millisecond, 0.01
 			case "loss2pct-8MiB":
 				size = 8 << 20
+			case "seq-wrap":
+				w.wrap = true
 			case "blackout":
 				w.rng, size = 132, 4<<20
 				w.blackFrom, w.blackTo = 132*time.Millisecond, 30132*time.Millisecond
@@ -149,7 +153,13 @@ func loopback(t *testing.T, w *vwire, cfg Config, size int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := Dial(w.now, cfg, Tuple{Local: addrA, Remote: addrB}, sec.ISN(0, Tuple{Local: addrA, Remote: addrB}), outs[0])
+	iss := sec.ISN(0, Tuple{Local: addrA, Remote: addrB})
+	if w.wrap {
+		// Both sequence spaces cross 2^32 early in the transfer.
+		iss = 0xffffffff - 5000
+		l.SetISNSource(fixedISN(0xffffffff - 3000))
+	}
+	a, err := Dial(w.now, cfg, Tuple{Local: addrA, Remote: addrB}, iss, outs[0])
 	if err != nil {
 		t.Fatal(err)
 	}

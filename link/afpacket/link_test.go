@@ -419,3 +419,17 @@ func BenchmarkSendRecv(b *testing.B) {
 	}
 	b.ReportMetric(float64(32*b.N)/b.Elapsed().Seconds(), "frames/s")
 }
+
+func TestOpenNeedsCapNetRaw(t *testing.T) {
+	w := newWorld(t)
+	err := w.stack.DoWithoutNetCaps(func() error {
+		l, err := afpacket.Open(w.stackIf)
+		if err == nil {
+			l.Close()
+		}
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "needs root or CAP_NET_RAW") {
+		t.Fatalf("Open without CAP_NET_RAW: %v", err)
+	}
+}

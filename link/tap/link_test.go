@@ -439,3 +439,18 @@ func TestSteadyStateAllocs(t *testing.T) {
 		})
 	}
 }
+
+func TestOpenNeedsCapNetAdmin(t *testing.T) {
+	netns.Require(t)
+	ns := netns.New(t).NS()
+	err := ns.DoWithoutNetCaps(func() error {
+		l, err := tap.Open("nocap0")
+		if err == nil {
+			l.Close()
+		}
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "needs root or CAP_NET_ADMIN") {
+		t.Fatalf("Open without CAP_NET_ADMIN: %v", err)
+	}
+}

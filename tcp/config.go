@@ -75,6 +75,10 @@ type Config struct {
 	// with a 200 ms RTO). The limit is applied as Linux does, as the time
 	// those retransmissions would take with exponential backoff.
 	Retries2 int
+	// OrphanRetries replaces Retries2 once the application has closed the
+	// connection (Linux tcp_orphan_retries, whose 0 means 8: about 102 s
+	// with a 200 ms RTO).
+	OrphanRetries int
 	// ReorderingThreshold is the duplicate-ACK count that triggers fast
 	// retransmit (Linux tcp_reordering). Default 3.
 	ReorderingThreshold int
@@ -156,6 +160,7 @@ func Linux() Config {
 		SynRetries:          5,
 		SynAckRetries:       5,
 		Retries2:            15,
+		OrphanRetries:       8,
 		ReorderingThreshold: 3,
 		MaxReordering:       300,
 		InitCwnd:            10,
@@ -202,6 +207,7 @@ func (c Config) withDefaults() Config {
 	setInt(&c.SynRetries, d.SynRetries)
 	setInt(&c.SynAckRetries, d.SynAckRetries)
 	setInt(&c.Retries2, d.Retries2)
+	setInt(&c.OrphanRetries, d.OrphanRetries)
 	setInt(&c.ReorderingThreshold, d.ReorderingThreshold)
 	setInt(&c.MaxReordering, d.MaxReordering)
 	if c.MaxReordering < c.ReorderingThreshold {
@@ -261,6 +267,8 @@ func (c Config) Validate() error {
 		return bad("SynAckRetries", c.SynAckRetries)
 	case c.Retries2 < 1 || c.Retries2 > 255:
 		return bad("Retries2", c.Retries2)
+	case c.OrphanRetries < 1 || c.OrphanRetries > 255:
+		return bad("OrphanRetries", c.OrphanRetries)
 	case c.ReorderingThreshold < 1 || c.ReorderingThreshold > 300:
 		return bad("ReorderingThreshold", c.ReorderingThreshold)
 	case c.MaxReordering > 1024:

@@ -433,3 +433,20 @@ func TestLostRetransmitResent(t *testing.T) {
 		t.Fatalf("counters %+v", *h.c.cnt)
 	}
 }
+
+// After Close, an unanswered connection gives up after OrphanRetries (8:
+// 102.2 s) rather than Retries2.
+func TestOrphanRetries(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.established("")
+	h.write(10)
+	h.c.Close(h.now, h.rec)
+	h.advance(102199 * time.Millisecond)
+	if h.c.State() != FinWait1 {
+		t.Fatalf("gave up early: %v", h.c.State())
+	}
+	h.advance(2 * time.Millisecond)
+	if h.c.State() != Closed || !errors.Is(h.c.Err(), ErrTimeout) {
+		t.Fatalf("state %v err %v", h.c.State(), h.c.Err())
+	}
+}

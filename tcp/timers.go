@@ -157,7 +157,12 @@ func (c *Conn) onRTO(now time.Duration, out Output) {
 		// answering them is not timed out (Linux).
 	} else if c.retries > 0 {
 		elapsed := now - c.rtxStamp()
-		limit := c.modelTimeout(c.cfg.Retries2, c.cfg.RTOMin)
+		boundary := c.cfg.Retries2
+		if c.userShut {
+			// Orphaned by Close: give up sooner (Linux tcp_orphan_retries).
+			boundary = min(boundary, c.cfg.OrphanRetries)
+		}
+		limit := c.modelTimeout(boundary, c.cfg.RTOMin)
 		if c.cfg.UserTimeout > 0 {
 			limit = c.cfg.UserTimeout
 		}

@@ -117,6 +117,7 @@ func TestInteropPing(t *testing.T) {
 		{"v2-interrupt-bypass", []afpacket.Option{afpacket.WithQdiscBypass()}, shard.Interrupt},
 		{"v2-vnet", []afpacket.Option{afpacket.WithVnetHdr()}, shard.Adaptive},
 		{"v3", []afpacket.Option{afpacket.WithV3(time.Millisecond)}, shard.Adaptive},
+		{"v3-interrupt", []afpacket.Option{afpacket.WithV3(2 * time.Millisecond)}, shard.Interrupt},
 		{"fanout", []afpacket.Option{afpacket.WithFanout(7)}, shard.Adaptive},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

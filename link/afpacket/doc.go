@@ -30,7 +30,9 @@
 // By default HardwareAddr is the interface's own MAC. The kernel's IP stack
 // must not also own the IP address ustack uses on that interface (it would
 // answer ARP and ICMP for it and send RSTs for TCP): give the address to
-// ustack only. WithHardwareAddr sets another MAC and turns on promiscuous
+// ustack only, and keep IP forwarding off there (net.ipv4.ip_forward=0, the
+// default) so the kernel silently ignores the stack's traffic, which it
+// also sees. WithHardwareAddr sets another MAC and turns on promiscuous
 // mode so frames sent to it are delivered.
 //
 // # Options

@@ -2,8 +2,8 @@ package ustack
 
 import (
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"net/netip"
 	"time"
 

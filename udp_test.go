@@ -660,7 +660,7 @@ func TestUDPManualStacks(t *testing.T) {
 			break
 		}
 	}
-	b.Step(now) // hand the datagram over at the end of an iteration
+	b.Step(now)                                          // hand the datagram over at the end of an iteration
 	srv.SetReadDeadline(time.Now().Add(5 * time.Second)) // never blocks forever
 	buf := make([]byte, 8)
 	n, from, err := srv.ReadFromUDPAddrPort(buf)

@@ -39,6 +39,8 @@ func fuzzBody(t *testing.T, data []byte) {
 		syn := Segment{Seq: 300, Ack: 101, Flags: flagSYN | flagACK, Window: 65535}
 		syn.Opts = wire.TCPOptions{HasMSS: true, MSS: 1000, SACKPermitted: true, HasTS: true, TSVal: 5, HasWScale: true, WScale: 3}
 		c.Input(now, &syn, nil, out)
+		var prevRight seqnum.Value
+		haveRight, lastN := false, 0
 		rb := make([]byte, 255*12)
 		wb := make([]byte, 2550)
 		for len(data) >= 12 {
@@ -79,6 +81,16 @@ func fuzzBody(t *testing.T, data []byte) {
 				seg.Payload = b.Extend(n)
 			}
 			c.Input(now, &seg, b, out)
+			if out.n != lastN && out.last.Flags&flagACK != 0 && out.last.Flags&(flagSYN|flagRST) == 0 {
+				// The advertised right edge never moves left (RFC 9293
+				// §3.8.6.2.2: shrinking the window is discouraged).
+				right := seqnum.Value(out.last.Ack).Add(seqnum.Size(uint32(out.last.Window) << c.rcvWscale))
+				if haveRight && right.LessThan(prevRight) {
+					t.Fatalf("window shrank: right edge %d after %d", right, prevRight)
+				}
+				prevRight, haveRight = right, true
+			}
+			lastN = out.n
 			if c.sndUna.GreaterThan(c.sndNxt) || c.sndNxt.GreaterThan(c.sndMax) || c.rcvQ.n < 0 || c.ring.n < 0 || c.ring.n > c.ring.size {
 				t.Fatalf("invariants: una %d nxt %d max %d rcvq %d ring %d", c.sndUna, c.sndNxt, c.sndMax, c.rcvQ.n, c.ring.n)
 			}

@@ -193,14 +193,12 @@ func (c *Conn) newWindow() uint32 {
 		wnd = 0 // Linux: no window smaller than a segment while filling up
 	}
 	unit := uint32(1) << c.rcvWscale
-	if wnd <= cur {
-		// Never shrink: keep the old right edge, rounded up to the unit.
-		return (cur + unit - 1) &^ (unit - 1)
+	// Never shrink: at least the old right edge, rounded up to the unit.
+	keep := (cur + unit - 1) &^ (unit - 1)
+	if wnd <= cur || wnd-cur < min(uint32(c.cfg.RcvBuf/2), mss) {
+		return keep
 	}
-	if wnd-cur < min(uint32(c.cfg.RcvBuf/2), mss) {
-		return (cur + unit - 1) &^ (unit - 1)
-	}
-	return wnd &^ (unit - 1)
+	return max(wnd&^(unit-1), keep)
 }
 
 // curWindow is what remains of the window last advertised:

@@ -235,7 +235,7 @@ func parseLinkPing(linkSpec, addr, gw string, args []string) (*linkPing, error) 
 func (lp *linkPing) run(w io.Writer) error {
 	// Replies larger than a frame come back in fragments, which the stack
 	// reassembles into the first fragment's buffer: make buffers hold them.
-	var opt spec.Options
+	opt := spec.Options{Addrs: []netip.Addr{lp.addr.Addr()}}
 	if need := 14 + 20 + 8 + lp.size; need > 2048 {
 		opt.Pool = link.PoolConfig{Count: 1024, Size: need}
 	}

@@ -26,7 +26,7 @@ func TestPingLinkFlagErrors(t *testing.T) {
 		{[]string{"ping", "--link", "tap:t0", "--addr", "10.1.0.2/24", "--gw", "10.2.0.1", "192.0.2.1"}, 2, "not inside"},
 		{[]string{"ping", "--addr", "10.1.0.2/24"}, 2, "need --link"},
 		{[]string{"ping", "10.1.0.1"}, 2, "needs --link SPEC --addr CIDR"},
-		{[]string{"ping", "--link", "afxdp:eth0", "--addr", "10.1.0.2/24", "10.1.0.1"}, 1, "not built yet"},
+		{[]string{"ping", "--link", "afxdp:nosuch0", "--addr", "10.1.0.2/24", "10.1.0.1"}, 1, "no such network interface"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(tc.args, &out, &errb)
@@ -59,6 +59,14 @@ func TestPingLinkKernel(t *testing.T) {
 		kern.IP("addr", "add", "10.78.0.1/24", "dev", "k0")
 		pingFrom(t, us, "afpacket:u0", "10.78.0.2/24", "10.78.0.1", "1000")
 		pingFrom(t, us, "afpacket:u0", "10.78.0.2/24", "10.78.0.1", "4000") // fragmented both ways
+	})
+	t.Run("afxdp", func(t *testing.T) {
+		e := netns.New(t)
+		us, kern := e.NS(), e.NS()
+		e.Veth(us, "u0", kern, "k0")
+		kern.IP("addr", "add", "10.78.3.1/24", "dev", "k0")
+		pingFrom(t, us, "afxdp:u0", "10.78.3.2/24", "10.78.3.1", "1000")
+		pingFrom(t, us, "afxdp:u0", "10.78.3.2/24", "10.78.3.1", "4000")
 	})
 	t.Run("tap", func(t *testing.T) {
 		ns := netns.New(t).NS()

@@ -2,9 +2,11 @@ package spec
 
 import (
 	"fmt"
+	"net/netip"
 
 	"github.com/ustack/ustack/link"
 	"github.com/ustack/ustack/link/afpacket"
+	"github.com/ustack/ustack/link/afxdp"
 	"github.com/ustack/ustack/link/mem"
 	"github.com/ustack/ustack/link/tap"
 )
@@ -16,6 +18,11 @@ type Options struct {
 	// fragment's buffer, so receiving datagrams larger than a frame needs
 	// Size to hold them.
 	Pool link.PoolConfig
+	// Addrs are the addresses the stack on this link owns. AF_XDP needs
+	// them: its XDP program steers frames for these addresses (and ARP
+	// asking for them) to the socket and leaves the rest to the kernel.
+	// Other backends ignore them.
+	Addrs []netip.Addr
 }
 
 // Open is OpenWith(s, Options{}).
@@ -24,8 +31,7 @@ func Open(s Spec) (link.Link, error) { return OpenWith(s, Options{}) }
 // OpenWith makes the link s names, in the calling thread's network
 // namespace. For mem it returns the first end of a new pair whose other
 // end is closed with it (useful only for tests and demos; use link/mem
-// directly to get both ends). AF_XDP fails with an error wrapping
-// ErrUnsupported until the link/afxdp backend is built.
+// directly to get both ends). AF_XDP requires o.Addrs.
 func OpenWith(s Spec, o Options) (link.Link, error) {
 	switch s.Kind {
 	case Mem:
@@ -47,7 +53,14 @@ func OpenWith(s Spec, o Options) (link.Link, error) {
 		}
 		return l, nil
 	case AFXDP:
-		return nil, fmt.Errorf("link %s: %w: the AF_XDP backend (link/afxdp) is not built yet; use afpacket:%s instead", s, ErrUnsupported, s.Name)
+		if len(o.Addrs) == 0 {
+			return nil, fmt.Errorf("link %s: %w: AF_XDP needs the stack's address to steer its traffic to the socket", s, ErrUnsupported)
+		}
+		l, err := afxdp.Open(s.Name, s.Queue, afxdp.WithPool(o.Pool), afxdp.WithAddrs(o.Addrs...))
+		if err != nil {
+			return nil, err
+		}
+		return l, nil
 	}
 	return nil, fmt.Errorf("link %s: %w (accepted forms: %s)", s, ErrSyntax, Forms)
 }

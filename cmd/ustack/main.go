@@ -20,6 +20,8 @@ func commands() []command {
 	return []command{
 		{"version", "print the ustack version and build information", runVersion},
 		{"ping", "ping a second userspace stack over the in-memory link (no root needed)", runPing},
+		{"serve", "run an echo, discard or HTTP file server on a userspace stack on a real link", runServe},
+		{"get", "HTTP GET through a userspace stack on a real link; prints size and SHA-256", runGet},
 		{"bench", "benchmark ustack against the kernel TCP (latency, throughput, conn/s, CPU, allocations)", runBench},
 		{"help", "show this help, or help for one command", nil},
 	}

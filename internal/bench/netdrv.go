@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,10 @@ type NetEnv struct {
 	Dial     func(ctx context.Context) (net.Conn, error)
 	// Note qualifies the figures (it becomes the rows' note).
 	Note string
+	// After, when set, is called once the workload has run (before
+	// Close) and what it returns is added to the note: counters worth
+	// knowing beside the figures.
+	After func() string
 	// Close releases what Setup made (the listener is closed before it).
 	Close func() error
 }
@@ -55,8 +60,12 @@ func (s *NetSystem) Run(ctx context.Context, w Workload, p Params) (*Result, err
 	default:
 		err = fmt.Errorf("workload %s: unknown kind", w.Name)
 	}
-	if r != nil && r.Note == "" {
-		r.Note = env.Note
+	if r != nil {
+		notes := []string{r.Note, env.Note}
+		if env.After != nil {
+			notes = append(notes, env.After())
+		}
+		r.Note = joinNotes(notes)
 	}
 	return r, err
 }
@@ -245,8 +254,10 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 // NetCPS measures connection churn: clients goroutines each loop over
-// dial, write 1 byte, read the 1-byte answer, close; the server answers
-// each connection on its own goroutine and closes first.
+// dial, write 1 byte, read the 1-byte answer, read EOF, close; the server
+// answers each connection on its own goroutine and closes first (as an
+// HTTP/1.0 server does), so TIME-WAIT is kept by the server and the
+// clients' ephemeral ports are free again at once.
 func NetCPS(ctx context.Context, env *NetEnv, p Params, clients int) (*Result, error) {
 	var srv sync.WaitGroup
 	srv.Add(1)
@@ -300,6 +311,11 @@ func NetCPS(ctx context.Context, env *NetEnv, p Params, clients int) (*Result, e
 					}
 					if _, err := io.ReadFull(c, b[:]); err != nil {
 						return fmt.Errorf("read: %w", err)
+					}
+					// The server closes first, so TIME-WAIT stays on
+					// its side and the client's ports free at once.
+					if n, err := c.Read(b[:]); n != 0 || err != io.EOF {
+						return fmt.Errorf("read after the answer: %d bytes, %v (want EOF)", n, err)
 					}
 					return nil
 				}()
@@ -362,4 +378,14 @@ func KeepFirst(p *atomic.Pointer[error], err error) {
 	if p.Load() == nil {
 		p.CompareAndSwap(nil, &err)
 	}
+}
+
+func joinNotes(notes []string) string {
+	out := notes[:0:0]
+	for _, n := range notes {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, "; ")
 }

@@ -217,11 +217,14 @@ func Run(ctx context.Context, systems []System, workloads []Workload, p Params, 
 			if progress != nil {
 				fmt.Fprintf(progress, "bench [%d/%d] %-12s %-9s (%v + %v warm-up)\n", i, total, s.Name(), w.Name, p.Duration, p.Warmup)
 			}
+			sw := startStallWatch()
 			r, err := s.Run(ctx, w, p)
+			stall := sw.Stop()
 			if err != nil {
-				rows = append(rows, MissingRows(s.Name(), w, err.Error())...)
+				rows = append(rows, MissingRows(s.Name(), w, joinNotes([]string{err.Error(), stall}))...)
 				continue
 			}
+			r.Note = joinNotes([]string{r.Note, stall})
 			rows = append(rows, Rows(s.Name(), w, r)...)
 		}
 	}

@@ -52,7 +52,8 @@ func connSetup(o Options, w bench.Workload) (*bench.NetEnv, error) {
 		Dial: func(ctx context.Context) (net.Conn, error) {
 			return sa.DialContext(ctx, "tcp4", addr)
 		},
-		Note: p.note,
+		Note:  p.note,
+		After: p.retransNote,
 		Close: func() error {
 			ln.Close()
 			return p.Close()

@@ -40,8 +40,8 @@ func (s *eventSystem) Run(ctx context.Context, w bench.Workload, p bench.Params)
 	default:
 		err = fmt.Errorf("workload %s: unknown kind", w.Name)
 	}
-	if r != nil && r.Note == "" {
-		r.Note = pr.note
+	if r != nil {
+		r.Note = joinNotes(r.Note, pr.note, pr.retransNote())
 	}
 	return r, err
 }
@@ -123,7 +123,7 @@ func (k *rttClient) Readable(c *ustack.EventConn) {
 	}
 	n, err := c.Read(k.b[:])
 	if n == 0 {
-		if err != nil {
+		if err != nil && !errors.Is(err, tcp.ErrWouldBlock) {
 			k.finish(err)
 		}
 		return
@@ -292,8 +292,8 @@ func (cpsServer) Readable(c *ustack.EventConn) {
 	n, err := c.Read(b[:])
 	if n == 1 {
 		c.Write(b[:])
-		c.Close()
-	} else if err != nil {
+		c.Close() // first: TIME-WAIT stays on the server's side
+	} else if err != nil && !errors.Is(err, tcp.ErrWouldBlock) {
 		c.Close()
 	}
 }
@@ -301,7 +301,7 @@ func (cpsServer) Writable(*ustack.EventConn)      {}
 func (cpsServer) Closed(*ustack.EventConn, error) {}
 
 // cpsClient is one connection's client side: send a byte, read the
-// answer, close. One is reused, connection after connection, by one
+// answer and the server's FIN, close. One is reused, connection after connection, by one
 // client goroutine.
 type cpsClient struct {
 	b    [1]byte
@@ -315,12 +315,23 @@ func (k *cpsClient) Established(c *ustack.EventConn) {
 	}
 }
 func (k *cpsClient) Readable(c *ustack.EventConn) {
-	n, err := c.Read(k.b[:])
-	if n == 1 {
-		k.got = true
-		c.Close()
-	} else if err != nil {
-		c.Close()
+	for {
+		n, err := c.Read(k.b[:])
+		if n == 1 {
+			k.got = true
+		}
+		if err == io.EOF {
+			// The server closed first (TIME-WAIT stays on its side).
+			c.Close()
+			return
+		}
+		if errors.Is(err, tcp.ErrWouldBlock) {
+			return // the FIN is still on its way
+		}
+		if n == 0 || err != nil {
+			c.Abort()
+			return
+		}
 	}
 }
 func (k *cpsClient) Writable(*ustack.EventConn) {}

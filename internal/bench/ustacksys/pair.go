@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/ustack/ustack"
 	"github.com/ustack/ustack/internal/bench"
@@ -99,3 +100,33 @@ func (p *pair) Close() error {
 }
 
 func (p *pair) server() netip.AddrPort { return netip.AddrPortFrom(addrB.Addr(), serverPort) }
+
+// retransNote reports retransmissions during the run: the mem link loses
+// nothing, so any are spurious (timers fired while a shard or the process
+// was not scheduled) and explain outliers in the figures.
+func (p *pair) retransNote() string {
+	var re, to, tlp uint64
+	for _, s := range []*ustack.Stack{p.a, p.b} {
+		st, err := s.TCPStats()
+		if err != nil {
+			return ""
+		}
+		re += st.Counters.RetransSegs
+		to += st.Counters.TCPTimeouts
+		tlp += st.Counters.TCPLossProbes
+	}
+	if re == 0 && to == 0 && tlp == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d segments retransmitted (%d RTO expiries, %d loss probes) on a lossless link, warm-up included", re, to, tlp)
+}
+
+func joinNotes(notes ...string) string {
+	var out []string
+	for _, n := range notes {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, "; ")
+}

@@ -107,6 +107,7 @@ type FragConfig struct {
 	// their datagram, counted as the whole buffer each fragment pins.
 	// When a new fragment would exceed it, the oldest incomplete datagrams
 	// are dropped to make room. Default 4 MiB (Linux ipfrag_high_thresh).
+	// The reassembly pool (Buffers) must fit under it too.
 	MemLimit int
 	// Timeout is how long a datagram may take to be reassembled from its
 	// first fragment's arrival. Default 30s (Linux ipfrag_time).
@@ -118,6 +119,25 @@ type FragConfig struct {
 	// reassembly time exceeded) that is otherwise sent when a datagram
 	// whose first fragment (offset 0) arrived times out (RFC 1122 3.3.2).
 	NoTimeExceeded bool
+	// BufSize is the data size of each buffer in the reassembly pool,
+	// which receives the datagrams too large for the buffer their first
+	// fragment arrived in (with 2048-byte link buffers: any datagram over
+	// about 2 KB). Default 65535, IPv4's largest datagram, as Linux
+	// reassembles; range [576, 65535] (576: RFC 791's minimum every host
+	// must reassemble). Each buffer also has FragBufHeadroom bytes of
+	// headroom in front.
+	BufSize int
+	// Buffers is how many buffers the reassembly pool holds: how many
+	// large datagrams may be reassembled and not yet freed by their
+	// transports (a UDP socket's receive queue keeps them) at once. When
+	// the pool is empty a large datagram is dropped (ReasmNoBuffer).
+	// The pool is allocated once, by New: Buffers × (BufSize +
+	// FragBufHeadroom) bytes, about 1 MiB with the defaults, which must
+	// not exceed MemLimit. Default 16, or fewer when MemLimit is smaller
+	// than 16 buffers (none when it is smaller than one); negative means
+	// no pool (then a datagram must fit in its first fragment's buffer,
+	// else ReasmTooBig); at most 4096.
+	Buffers int
 }
 
 // ICMPConfig configures the ICMP messages a Host sends.
@@ -166,11 +186,19 @@ const (
 	DefaultFragMemLimit     = 4 << 20
 	DefaultFragTimeout      = 30 * time.Second
 	DefaultFragMaxDatagrams = 64
+	DefaultFragBufSize      = 65535
+	DefaultFragBuffers      = 16
+	MinFragBufSize          = 576
 	DefaultICMPErrorRate    = 1000
 	DefaultICMPErrorBurst   = 50
 	DefaultICMPPeerInterval = time.Second
 	DefaultICMPPeerBurst    = 6
 )
+
+// FragBufHeadroom is the headroom of each reassembly pool buffer, in front
+// of the datagram's IPv4 header (link.PoolConfig's default): room for the
+// headers an echo reply or a transport prepends when it answers in place.
+const FragBufHeadroom = 128
 
 // ErrConfig is wrapped by every error New returns for a bad Config.
 var ErrConfig = errors.New("ip: invalid config")
@@ -202,6 +230,14 @@ func (c Config) withDefaults() Config {
 	setInt(&f.MemLimit, DefaultFragMemLimit)
 	setDur(&f.Timeout, DefaultFragTimeout)
 	setInt(&f.MaxDatagrams, DefaultFragMaxDatagrams)
+	setInt(&f.BufSize, DefaultFragBufSize)
+	if f.Buffers == 0 && f.BufSize > 0 {
+		// As many as MemLimit allows, up to the default; none when not one.
+		f.Buffers = min(DefaultFragBuffers, f.MemLimit/(f.BufSize+FragBufHeadroom))
+		if f.Buffers == 0 {
+			f.Buffers = -1
+		}
+	}
 	setInt(&c.ICMP.ErrorRate, DefaultICMPErrorRate)
 	setInt(&c.ICMP.ErrorBurst, DefaultICMPErrorBurst)
 	setDur(&c.ICMP.PeerInterval, DefaultICMPPeerInterval)
@@ -297,6 +333,13 @@ func (c *Config) validate() error {
 		return cfgErr("Frag.Timeout %v is negative", f.Timeout)
 	case f.MaxDatagrams < 1 || f.MaxDatagrams > 4096:
 		return cfgErr("Frag.MaxDatagrams %d out of range [1, 4096]", f.MaxDatagrams)
+	case f.BufSize < MinFragBufSize || f.BufSize > MaxMTU:
+		return cfgErr("Frag.BufSize %d out of range [%d, %d]", f.BufSize, MinFragBufSize, MaxMTU)
+	case f.Buffers > 4096:
+		return cfgErr("Frag.Buffers %d out of range (at most 4096)", f.Buffers)
+	case f.Buffers > 0 && f.Buffers*(f.BufSize+FragBufHeadroom) > f.MemLimit:
+		return cfgErr("Frag.Buffers %d × (BufSize %d + %d) bytes exceeds Frag.MemLimit %d",
+			f.Buffers, f.BufSize, FragBufHeadroom, f.MemLimit)
 	}
 	if c.ICMP.ErrorBurst < 1 {
 		return cfgErr("ICMP.ErrorBurst %d must be positive", c.ICMP.ErrorBurst)

@@ -19,6 +19,34 @@ func TestConfigDefaults(t *testing.T) {
 	if h.bcast != a4(netip.MustParseAddr("10.0.0.255")) {
 		t.Fatalf("subnet broadcast %v", addrOf(h.bcast))
 	}
+	// The reassembly pool: 16 buffers of 65535 bytes (and 128 of
+	// headroom), about 1 MiB, all free.
+	if c.Frag.BufSize != 65535 || c.Frag.Buffers != 16 {
+		t.Fatalf("reassembly pool defaults: %+v", c.Frag)
+	}
+	if p := h.ReasmPool(); p == nil || p.Cap() != 16 || p.BufSize() != 65535 || p.InUse() != 0 {
+		t.Fatalf("reassembly pool %+v", p)
+	}
+}
+
+// The reassembly pool's default shrinks to fit MemLimit, down to none.
+func TestConfigFragPoolBoundedByMemLimit(t *testing.T) {
+	for _, tc := range []struct{ mem, bufSize, want int }{
+		{4 << 20, 0, 16},
+		{(65535 + FragBufHeadroom) * 3, 0, 3},
+		{65535, 0, -1},
+		{64 << 10, 9000, 7},
+		{1 << 30, 0, 16},
+	} {
+		h := hostA(t, func(c *Config) { c.Frag.MemLimit = tc.mem; c.Frag.BufSize = tc.bufSize })
+		got := h.Config().Frag.Buffers
+		if got != tc.want {
+			t.Errorf("MemLimit %d BufSize %d: %d buffers, want %d", tc.mem, tc.bufSize, got, tc.want)
+		}
+		if p := h.ReasmPool(); (p == nil) != (tc.want < 0) || p != nil && p.Cap() != tc.want {
+			t.Errorf("MemLimit %d: pool %v", tc.mem, p)
+		}
+	}
 }
 
 func TestConfigInvalid(t *testing.T) {
@@ -56,6 +84,10 @@ func TestConfigInvalid(t *testing.T) {
 		{"frag mem", Config{Addr: p("10.0.0.2/24"), MAC: mac, Frag: FragConfig{MemLimit: -1}}, "MemLimit"},
 		{"frag slots", Config{Addr: p("10.0.0.2/24"), MAC: mac, Frag: FragConfig{MaxDatagrams: 5000}}, "MaxDatagrams"},
 		{"frag timeout", Config{Addr: p("10.0.0.2/24"), MAC: mac, Frag: FragConfig{Timeout: -1}}, "Timeout"},
+		{"frag bufsize small", Config{Addr: p("10.0.0.2/24"), MAC: mac, Frag: FragConfig{BufSize: 575}}, "BufSize 575"},
+		{"frag bufsize big", Config{Addr: p("10.0.0.2/24"), MAC: mac, Frag: FragConfig{BufSize: 65536}}, "BufSize 65536"},
+		{"frag buffers", Config{Addr: p("10.0.0.2/24"), MAC: mac, Frag: FragConfig{Buffers: 5000}}, "Buffers 5000"},
+		{"frag buffers over mem", Config{Addr: p("10.0.0.2/24"), MAC: mac, Frag: FragConfig{Buffers: 64}}, "exceeds Frag.MemLimit"},
 		{"icmp burst", Config{Addr: p("10.0.0.2/24"), MAC: mac, ICMP: ICMPConfig{ErrorBurst: -1}}, "ErrorBurst"},
 	}
 	for _, c := range cases {

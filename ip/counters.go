@@ -20,7 +20,7 @@ type Counters struct {
 	InHdrErrors     uint64 // header errors: sum of the In* header reasons below
 	InAddrErrors    uint64 // destination not ours, or martian source
 	InUnknownProtos uint64 // no Transport for the protocol
-	InDiscards      uint64 // datagrams dropped for lack of resources (reassembly memory, slots, buffer size)
+	InDiscards      uint64 // datagrams dropped for lack of resources (reassembly memory, slots, buffer size, pool buffers)
 	InDelivers      uint64 // handed to a Transport or to ICMP
 	OutRequests     uint64 // datagrams given to Output/Ping or generated (ICMP)
 	OutDiscards     uint64 // datagrams dropped on output (no buffer, queue overflow, neighbour failed)
@@ -46,7 +46,8 @@ type Counters struct {
 	// Reassembly detail (each also in ReasmFails, except duplicates).
 	ReasmOverlaps   uint64 // datagrams dropped because fragments overlapped
 	ReasmDuplicates uint64 // exact duplicate fragments ignored
-	ReasmTooBig     uint64 // datagrams larger than a buffer can hold
+	ReasmTooBig     uint64 // datagrams larger than both their first fragment's buffer and a reassembly pool buffer (or no pool)
+	ReasmNoBuffer   uint64 // datagrams needing a reassembly pool buffer when the pool was empty (also in InDiscards)
 	ReasmEvicted    uint64 // datagrams dropped for memory or slots
 	ReasmBadLen     uint64 // fragments inconsistent with the datagram's known length
 

@@ -70,8 +70,17 @@
 //
 // # Limits
 //
-// A datagram is always one link.Buf: Output accepts what fits in b, and
-// reassembly fails (ReasmFails, ReasmTooBig) for a datagram larger than the
-// buffer its first fragment arrived in. Pools with larger buffers carry
-// larger datagrams.
+// A datagram is always one link.Buf. Reassembly joins a datagram in the
+// buffer its first fragment arrived in when it fits there, and otherwise
+// in a buffer of the Host's own reassembly pool (Frag.BufSize, default
+// 65535, so any IPv4 datagram, as Linux; Frag.Buffers, default 16: about
+// 1 MiB, allocated once by New). When that pool is empty the datagram is
+// dropped (ReasmFails, ReasmNoBuffer); without a pool, or when even its
+// buffers are too small, ReasmTooBig. Transports free the datagram's
+// buffer as usual: it goes back to its own pool.
+//
+// Output accepts a datagram of up to 65535 bytes in one b of any pool and
+// fragments it into buffers of out.Pool(), so only the sender's one buffer
+// must be large; Ping builds requests too large for out's buffers in the
+// reassembly pool.
 package ip

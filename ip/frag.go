@@ -13,7 +13,12 @@ import (
 // received buffers sorted by offset (each buffer's data starts at the
 // fragment's IPv4 header). When every byte has arrived, the payloads are
 // copied behind the first fragment in its own buffer, which becomes the
-// datagram.
+// datagram; when the datagram does not fit there, header and payloads are
+// copied into a buffer of the reassembly pool instead (Frag.BufSize,
+// Frag.Buffers), which the transport frees like any other. Either way the
+// datagram's bytes are copied once, so the pool is used only when needed:
+// small datagrams keep the zero-cost path and leave the large buffers to
+// the datagrams that need them.
 //
 // Overlaps: a fragment that exactly repeats one already held is dropped as
 // a duplicate; any other overlap drops the whole datagram, the policy RFC
@@ -21,7 +26,8 @@ import (
 // fragments are only ever produced by attacks on middlebox inspection.
 type reassembler struct {
 	slots []fragSlot
-	mem   int // bytes pinned by held fragments (whole buffers)
+	pool  *link.Pool // large datagrams; nil when Frag.Buffers < 0
+	mem   int        // bytes pinned by held fragments (whole buffers)
 	busy  int
 }
 
@@ -37,8 +43,16 @@ type fragSlot struct {
 	mem      int
 }
 
-func newReassembler(n int) reassembler {
-	return reassembler{slots: make([]fragSlot, n)}
+func newReassembler(f *FragConfig) (reassembler, error) {
+	r := reassembler{slots: make([]fragSlot, f.MaxDatagrams)}
+	if f.Buffers > 0 {
+		p, err := link.NewPool(link.PoolConfig{Count: f.Buffers, Size: f.BufSize, Headroom: FragBufHeadroom})
+		if err != nil {
+			return r, cfgErr("Frag: reassembly pool: %w", err)
+		}
+		r.pool = p
+	}
+	return r, nil
 }
 
 // fragInfo reads the offset, payload length and MF of a held fragment.
@@ -231,7 +245,8 @@ func (h *Host) release(s *fragSlot) {
 	*s = fragSlot{}
 }
 
-// assemble joins the complete datagram s into its first fragment's buffer.
+// assemble joins the complete datagram s into its first fragment's buffer
+// or, when it does not fit there, into a buffer of the reassembly pool.
 func (h *Host) assemble(s *fragSlot) *link.Buf {
 	first := s.head
 	hl := wire.IPv4(first.Bytes()).HeaderLen()
@@ -241,35 +256,49 @@ func (h *Host) assemble(s *fragSlot) *link.Buf {
 		h.dropDatagram(s)
 		return nil
 	}
+	d := first // the datagram's buffer
 	if first.Len()+first.Tailroom() < total {
-		h.c.ReasmTooBig++
-		h.c.InDiscards++
-		h.dropDatagram(s)
-		return nil
+		pool := h.frag.pool
+		if pool == nil || total > pool.BufSize() {
+			h.c.ReasmTooBig++
+			h.c.InDiscards++
+			h.dropDatagram(s)
+			return nil
+		}
+		if d = pool.Get(); d == nil {
+			h.c.ReasmNoBuffer++
+			h.c.InDiscards++
+			h.dropDatagram(s)
+			return nil
+		}
+		// Header and first payload; the loop below frees first.
+		copy(d.Extend(first.Len()), first.Bytes())
 	}
-	rest := first.Next
+	b := first.Next
 	first.Next = nil
-	for b := rest; b != nil; {
+	if d != first {
+		first.Free()
+	}
+	for b != nil {
 		next := b.Next
 		b.Next = nil
 		p := wire.IPv4(b.Bytes())
-		copy(first.Extend(b.Len()-p.HeaderLen()), p.Payload())
+		copy(d.Extend(b.Len()-p.HeaderLen()), p.Payload())
 		b.Free()
 		b = next
 	}
-	s.head = first.Next // nil: first now belongs to the caller
 	// A link's checksum verdict on the first fragment says nothing about
-	// the whole datagram.
-	first.Flags &^= link.FlagCsumValid
+	// the whole datagram (a pool buffer comes without flags).
+	d.Flags &^= link.FlagCsumValid
 	h.frag.mem -= s.mem
 	h.frag.busy--
-	*s = fragSlot{}
-	p := wire.IPv4(first.Bytes())
+	*s = fragSlot{} // the fragments are freed or d: the caller's now
+	p := wire.IPv4(d.Bytes())
 	binary.BigEndian.PutUint16(p[2:4], uint16(total))
 	binary.BigEndian.PutUint16(p[6:8], binary.BigEndian.Uint16(p[6:8])&0x4000) // keep DF; clear MF, offset
 	p.SetChecksum()
 	h.c.ReasmOKs++
-	return first
+	return d
 }
 
 // fragTick expires datagrams older than Frag.Timeout, answering with ICMP

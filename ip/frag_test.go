@@ -187,20 +187,34 @@ func TestReassemblyLimits(t *testing.T) {
 	checkPool(t, c.pool, 0)
 }
 
-// A datagram bigger than one buffer cannot be reassembled.
+// Without a reassembly pool, a datagram bigger than its first fragment's
+// buffer cannot be reassembled; nor, with one, a datagram bigger than the
+// pool's buffers too.
 func TestReassemblyTooBig(t *testing.T) {
-	pool := link.MustPool(link.PoolConfig{Count: 16, Size: 256, Headroom: 64})
-	c := &collector{pool: pool}
-	h := hostA(t, nil)
-	h.Register(17, &sink{})
-	payload := pattern(400)
-	for _, f := range []frag{{0, 200, true}, {200, 200, false}} {
-		h.Input(0, bufOf(t, pool, fragFrame(1, payload, f)), c)
+	for _, tc := range []struct {
+		name  string
+		mod   func(*Config)
+		frags []frag
+	}{
+		{"no pool", func(c *Config) { c.Frag.Buffers = -1 }, []frag{{0, 200, true}, {200, 200, false}}},
+		{"pool too small", func(c *Config) { c.Frag.BufSize = 600 }, []frag{{0, 200, true}, {200, 200, true}, {400, 200, false}}},
+	} {
+		pool := link.MustPool(link.PoolConfig{Count: 16, Size: 256, Headroom: 64})
+		c := &collector{pool: pool}
+		h := hostA(t, tc.mod)
+		h.Register(17, &sink{})
+		payload := pattern(600)
+		for _, f := range tc.frags {
+			h.Input(0, bufOf(t, pool, fragFrame(1, payload, f)), c)
+		}
+		if cn := h.Counters(); cn.ReasmTooBig != 1 || cn.ReasmFails != 1 || cn.InDiscards != 1 || cn.InDelivers != 0 || cn.ReasmNoBuffer != 0 {
+			t.Fatalf("%s: counters %+v", tc.name, cn)
+		}
+		checkPool(t, pool, 0)
+		if p := h.ReasmPool(); p != nil {
+			checkPool(t, p, 0)
+		}
 	}
-	if cn := h.Counters(); cn.ReasmTooBig != 1 || cn.ReasmFails != 1 || cn.InDelivers != 0 {
-		t.Fatalf("counters %+v", cn)
-	}
-	checkPool(t, pool, 0)
 }
 
 // Outbound fragmentation round-trips through reassembly on another host,

@@ -140,7 +140,10 @@ func New(cfg Config) (*Host, error) {
 		routes: newTable(&cfg),
 		ipID:   cfg.IDSeed,
 		neigh:  newNeighTable(cfg.Neigh.CacheSize),
-		frag:   newReassembler(cfg.Frag.MaxDatagrams),
+	}
+	var err error
+	if h.frag, err = newReassembler(&cfg.Frag); err != nil {
+		return nil, err
 	}
 	if bits := cfg.Addr.Bits(); bits <= 30 {
 		h.bcast = a4(cfg.Addr.Masked().Addr()) | ^maskOf(bits)
@@ -169,6 +172,15 @@ func (h *Host) SetEchoReplyHandler(e EchoReplyHandler) { h.echo = e }
 
 // SetNeighFailureHandler sets who learns about failed neighbours.
 func (h *Host) SetNeighFailureHandler(f NeighFailureHandler) { h.neighFail = f }
+
+// ReasmPool is the pool reassembly takes buffers from for datagrams too
+// large for their first fragment's buffer (see FragConfig.Buffers), or
+// nil when there is none. Ping also takes from it echo requests too large
+// for out's buffers; a sender may do the same for a large datagram it
+// hands straight to Output (which copies it into out's buffers as it
+// fragments it and frees it), at the cost of a buffer reassembly may miss
+// meanwhile. Its Free is safe from any goroutine.
+func (h *Host) ReasmPool() *link.Pool { return h.frag.pool }
 
 // Counters returns a snapshot of the Host's counters.
 func (h *Host) Counters() Counters { return h.c }

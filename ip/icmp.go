@@ -137,15 +137,23 @@ func (h *Host) SendUnreachable(now time.Duration, p *Packet, b *link.Buf, code u
 }
 
 // Ping sends an ICMP echo request to dst. Replies go to the
-// EchoReplyHandler.
+// EchoReplyHandler. A request too large for out's buffers is built in a
+// buffer of the reassembly pool (ReasmPool) and fragmented from there, so
+// any size up to 65507 bytes of data can be sent while that pool has a
+// buffer free.
 func (h *Host) Ping(now time.Duration, dst netip.Addr, id, seq uint16, data []byte, out Output) error {
-	b := out.Pool().Get()
+	n := wire.ICMPv4HeaderLen + len(data)
+	pool := out.Pool()
+	if big := h.frag.pool; big != nil && n > pool.BufSize() && n <= big.BufSize() {
+		pool = big
+	}
+	b := pool.Get()
 	if b == nil {
 		h.c.OutRequests++
 		h.c.OutDiscards++
 		return fmt.Errorf("%w: pool empty", ErrNoBuffer)
 	}
-	p := b.Extend(wire.ICMPv4HeaderLen + len(data))
+	p := b.Extend(n)
 	if p == nil {
 		h.c.OutRequests++
 		h.c.OutDiscards++

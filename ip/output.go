@@ -144,8 +144,13 @@ func (h *Host) sendIP(now time.Duration, dst uint32, b *link.Buf, out Output) {
 
 // fragmentOut cuts the L4 packet in b into fragments of at most mtu bytes
 // (RFC 791 3.2): b keeps the first piece, later pieces are copied into
-// fresh buffers. All buffers are taken before anything is sent, so the
-// datagram goes out whole or not at all.
+// fresh buffers from out.Pool(). When b's buffers are larger than out's
+// (a datagram built in the reassembly pool or another large pool), the
+// first piece is copied too and b is freed at once: a large buffer is
+// never pinned by a link as one small frame (nor, over link/mem, held by
+// the peer's reassembly and charged at its full size there). All buffers
+// are taken before anything is sent, so the datagram goes out whole or
+// not at all.
 func (h *Host) fragmentOut(now time.Duration, dst uint32, mtu int, proto, ttl, tos uint8, b *link.Buf, out Output) error {
 	data := b.Bytes()
 	if b.Flags&link.FlagCsumPartial != 0 {
@@ -161,6 +166,11 @@ func (h *Host) fragmentOut(now time.Duration, dst uint32, mtu int, proto, ttl, t
 		b.Flags &^= link.FlagCsumPartial
 	}
 	chunk := (mtu - wire.IPv4MinHeaderLen) &^ 7
+	copyFirst := b.Pool() != out.Pool() && b.Pool().BufSize() > out.Pool().BufSize()
+	start := chunk
+	if copyFirst {
+		start = 0
+	}
 	var head, tail *link.Buf
 	freeAll := func() {
 		for f := head; f != nil; {
@@ -171,7 +181,7 @@ func (h *Host) fragmentOut(now time.Duration, dst uint32, mtu int, proto, ttl, t
 		}
 		b.Free()
 	}
-	for off := chunk; off < len(data); off += chunk {
+	for off := start; off < len(data); off += chunk {
 		f := out.Pool().Get()
 		var p []byte
 		if f != nil {
@@ -192,25 +202,28 @@ func (h *Host) fragmentOut(now time.Duration, dst uint32, mtu int, proto, ttl, t
 		}
 		tail = f
 	}
-	if b.Headroom() < wire.IPv4MinHeaderLen+wire.EthernetHeaderLen {
-		freeAll()
-		h.c.FragFails++
-		h.c.OutDiscards++
-		return fmt.Errorf("%w: %d bytes of headroom", ErrNoBuffer, b.Headroom())
+	if copyFirst {
+		b.Free()
+	} else {
+		if b.Headroom() < wire.IPv4MinHeaderLen+wire.EthernetHeaderLen {
+			freeAll()
+			h.c.FragFails++
+			h.c.OutDiscards++
+			return fmt.Errorf("%w: %d bytes of headroom", ErrNoBuffer, b.Headroom())
+		}
+		b.SetLen(chunk)
+		b.Next = head
+		head = b
 	}
-	b.SetLen(chunk)
 	ih := wire.IPv4Header{
 		TOS: tos, ID: h.nextID(), TTL: ttl, Protocol: proto,
 		Src: h.addr, Dst: addrOf(dst),
 	}
 	h.c.FragOKs++
 	off := 0
-	for f := b; f != nil; {
-		next := head
-		if f != b {
-			next = f.Next
-			f.Next = nil
-		}
+	for f := head; f != nil; {
+		next := f.Next
+		f.Next = nil
 		ih.FragOff = uint16(off)
 		ih.MF = next != nil
 		ih.TotalLen = uint16(f.Len() + wire.IPv4MinHeaderLen)

@@ -122,10 +122,16 @@ func TestOutputErrors(t *testing.T) {
 	if err := h.Output(0, addrB, 17, b, c); !errors.Is(err, ErrNoBuffer) {
 		t.Fatalf("no headroom: %v", err)
 	}
-	// Ping data larger than a buffer.
-	if err := h.Ping(0, addrB, 1, 1, make([]byte, 4096), c); !errors.Is(err, ErrNoBuffer) {
+	// Ping data larger than a buffer, with no reassembly pool to take a
+	// larger one from; or larger than any datagram.
+	np := hostA(t, func(c *Config) { c.Frag.Buffers = -1 })
+	if err := np.Ping(0, addrB, 1, 1, make([]byte, 4096), c); !errors.Is(err, ErrNoBuffer) {
 		t.Fatalf("huge ping: %v", err)
 	}
+	if err := h.Ping(0, addrB, 1, 1, make([]byte, 65535), c); !errors.Is(err, ErrNoBuffer) {
+		t.Fatalf("ping over 64 KiB: %v", err)
+	}
+	checkPool(t, h.ReasmPool(), 0)
 	checkPool(t, c.pool, 0)
 	// Fragmenting with too few buffers: nothing is sent, all is freed.
 	small := &collector{pool: link.MustPool(link.PoolConfig{Count: 3})}

@@ -79,8 +79,11 @@ func (c *Conn) processText(now time.Duration, seq seqnum.Value, data []byte, buf
 		}
 		return true
 	}
-	if c.cfg.RcvBuf-c.rcvQ.n < len(data) && c.rcvQ.n > 0 {
-		// No room even though the window allowed it (the peer overran).
+	// Data inside the advertised window is always taken: the window was
+	// a promise (it never shrinks) and already bounds the queue to about
+	// RcvBuf (plus less than one window-scale unit of rounding). Only a
+	// queue far beyond that means something is wrong; drop then.
+	if c.rcvQ.n+len(data) > 2*c.cfg.RcvBuf+65535 {
 		c.cnt.TCPRcvQDrop++
 		c.ackNow = true
 		return false

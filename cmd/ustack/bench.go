@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -95,11 +96,15 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	rows := bench.Run(ctx, sys, wl, bench.Params{Duration: *duration}, stderr)
+	load := loadAverage()
+	progress := newProgress(stderr)
+	rows := bench.Run(ctx, sys, wl, bench.Params{Duration: *duration}, progress)
+	progress.done()
 	if *asJSON {
 		err = bench.WriteJSON(stdout, rows)
 	} else {
-		fmt.Fprintf(stdout, "ustack bench: %v per workload, ustack over %s with %s polling\n\n", *duration, *linkSpec, pm)
+		fmt.Fprintf(stdout, "ustack bench: %v per workload (+%v warm-up), ustack over %s with %s polling;\n", *duration, bench.DefaultWarmup(*duration), *linkSpec, pm)
+		fmt.Fprintf(stdout, "GOMAXPROCS %d on %d CPUs, load average %s at start. CPU and allocations are the whole process's.\n\n", runtime.GOMAXPROCS(0), runtime.NumCPU(), load)
 		err = bench.WriteTable(stdout, rows)
 	}
 	if err != nil {
@@ -195,4 +200,51 @@ func benchMerge(files []string, asJSON bool, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// progress shows which workload runs: on a terminal one line rewritten in
+// place, otherwise one line per run.
+type progress struct {
+	w    io.Writer
+	term bool
+}
+
+func newProgress(w io.Writer) *progress {
+	p := &progress{w: w}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			p.term = true
+		}
+	}
+	return p
+}
+
+func (p *progress) Write(b []byte) (int, error) {
+	if !p.term {
+		return p.w.Write(b)
+	}
+	line := strings.TrimRight(string(b), "\n")
+	if _, err := fmt.Fprintf(p.w, "\r\033[K%s", line); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// done clears the in-place line.
+func (p *progress) done() {
+	if p.term {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+// loadAverage is the 1-minute load average, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
 }

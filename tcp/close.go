@@ -42,6 +42,9 @@ func (c *Conn) Close(now time.Duration, out Output) {
 	if c.state == FinWait2 {
 		c.arm(timerTimeWait, now+c.cfg.FinTimeout)
 	}
+	if c.cfg.Linger > 0 && c.state != Closed && c.state != TimeWait {
+		c.arm(timerLinger, now+c.cfg.Linger)
+	}
 }
 
 // CloseWrite is a half close (shutdown(SHUT_WR)): our FIN is queued after

@@ -121,6 +121,11 @@ type Config struct {
 	FinTimeout time.Duration
 	// LingerZero makes Close abort with RST (SO_LINGER with timeout 0).
 	LingerZero bool
+	// Linger, when non-zero, bounds how long Close lets queued data and
+	// the FIN drain: if the connection has not finished (CLOSED or
+	// TIME-WAIT) by then it is reset (SO_LINGER with a timeout, the
+	// close itself not blocking).
+	Linger time.Duration
 
 	// Backlog bounds the accept queue and the SYN queue of a Listener
 	// (Linux somaxconn 4096). SynQueue, when non-zero, bounds the SYN queue
@@ -277,6 +282,8 @@ func (c Config) Validate() error {
 		return bad("InitCwnd", c.InitCwnd)
 	case c.KeepIdle < time.Second || c.KeepIntvl < time.Second || c.KeepCnt < 1 || c.KeepCnt > 127:
 		return bad("KeepIdle/KeepIntvl/KeepCnt", c.KeepIdle)
+	case c.Linger < 0:
+		return bad("Linger", c.Linger)
 	case c.CorkTimeout < 0:
 		return bad("CorkTimeout", c.CorkTimeout)
 	case c.UserTimeout < 0:

@@ -448,7 +448,7 @@ func (c *Conn) processFIN(now time.Duration) {
 // enterTimeWait enters TIME-WAIT for 2*MSL with every other timer off.
 func (c *Conn) enterTimeWait(now time.Duration) {
 	c.setState(TimeWait)
-	c.armed = 0
+	c.armed = 0 // the linger bound too: the close has completed
 	c.arm(timerTimeWait, now+c.cfg.TimeWait)
 	c.ooo.Reset()
 	c.events |= EventClosed

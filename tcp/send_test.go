@@ -450,3 +450,23 @@ func TestOrphanRetries(t *testing.T) {
 		t.Fatalf("state %v err %v", h.c.State(), h.c.Err())
 	}
 }
+
+// SO_LINGER with a timeout: Close sends FIN; if data and FIN are still
+// unacknowledged when it expires, the connection is reset.
+func TestLingerTimeout(t *testing.T) {
+	cfg := testConfig()
+	cfg.Linger = time.Second
+	h := newHarness(t, cfg)
+	h.established("")
+	h.in("<SEQ=301><ACK=101><CTL=ACK><WND=0>") // the peer stops reading
+	h.write(100)
+	h.c.Close(h.now, h.rec)
+	h.advance(1100 * time.Millisecond)
+	h.out("@200ms <SEQ=100><CTL=ACK>") // zero-window probes
+	h.out("@600ms <SEQ=100><CTL=ACK>")
+	h.out("@1s <SEQ=101><CTL=RST,ACK>")
+	h.none()
+	if h.c.State() != Closed || h.c.cnt.TCPAbortOnLinger != 1 {
+		t.Fatalf("state %v", h.c.State())
+	}
+}

@@ -15,6 +15,7 @@ const (
 	timerTimeWait         // TIME-WAIT 2*MSL, or the FIN-WAIT-2 timeout
 	timerCork             // the ceiling on holding a corked partial segment
 	timerTLP              // tail loss probe (RFC 8985 §7)
+	timerLinger           // Close's linger bound (Config.Linger)
 	numTimers
 )
 
@@ -67,7 +68,7 @@ func (c *Conn) Deadline() (at time.Duration, ok bool) {
 // OnTimer runs every timer whose deadline is at or before now. A tail loss
 // probe due with the RTO goes first.
 func (c *Conn) OnTimer(now time.Duration, out Output) {
-	order := [numTimers]int{timerTLP, timerRTX, timerDelAck, timerPersist, timerKeepalive, timerTimeWait, timerCork}
+	order := [numTimers]int{timerTLP, timerRTX, timerDelAck, timerPersist, timerKeepalive, timerTimeWait, timerCork, timerLinger}
 	for _, k := range order {
 		if !c.isArmed(k) || c.timers[k] > now || c.state == Closed {
 			continue
@@ -97,6 +98,11 @@ func (c *Conn) OnTimer(now time.Duration, out Output) {
 			c.onTimeWait(now, out)
 		case timerTLP:
 			c.onTLP(now, out)
+		case timerLinger:
+			if c.state != TimeWait {
+				c.cnt.TCPAbortOnLinger++
+				c.abort(now, out)
+			}
 		case timerCork:
 			c.corkExpired = true
 			c.push(now, out)

@@ -1,0 +1,25 @@
+// Package interop holds ustack's kernel interoperability suite: tests
+// (no API) that run the `ustack` command against the Linux kernel's own
+// TCP/IP stack over each real packet path — TAP, AF_PACKET and AF_XDP —
+// inside throw-away network namespaces (package internal/netns).
+//
+// TestMain builds the ustack command and a small kernel-side helper
+// (kpeer: an HTTP server, a client that resets, a refused-connection
+// probe) once. For each path the tests check that the kernel pings the
+// stack, that curl downloads a large generated file from `ustack serve
+// http` with a matching SHA-256, that 200 parallel curl requests all
+// succeed, that a kernel client resetting mid-transfer is reported by the
+// server and its connection freed, that a closed port answers RST
+// (connection refused), and that `ustack get` downloads intact from a Go
+// HTTP server on the kernel side. A lossy run (ustack's --impair on its
+// side, an nftables netdev egress rule dropping 1% on the kernel's side)
+// moves 64 MiB each way, and a pcapng capture of a run is checked with
+// tshark for malformed packets and bad checksums.
+//
+// The tests need root (namespaces, veth, TAP, packet sockets, BPF) and
+// the tools ip, curl, ethtool, nft, ping, sha256sum, bash and tshark; they
+// skip with the reason when those are missing, and fail instead when
+// CI=true. USTACK_INTEROP_BIG=1 moves 1 GiB on every path (by default only
+// AF_PACKET does, the others 256 MiB) and runs the lossy test on every
+// path (by default on AF_PACKET only).
+package interop

@@ -36,16 +36,19 @@ func TestEventWorkloadsRun(t *testing.T) {
 	}
 }
 
-func TestConnRTTRuns(t *testing.T) {
-	if !HaveConn() {
-		t.Skip("this build's Stack has no net.Conn layer")
+// TestConnWorkloadsRun does the same through net.Listener and net.Conn.
+func TestConnWorkloadsRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two stacks for about a second")
 	}
-	r, err := Conn(Options{}).Run(context.Background(), bench.Workloads[0], bench.Params{Duration: 100 * time.Millisecond, Warmup: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Ops <= 0 {
-		t.Fatalf("%d round trips", r.Ops)
+	for _, w := range bench.Workloads {
+		r, err := Conn(Options{}).Run(context.Background(), w, bench.Params{Duration: 100 * time.Millisecond, Warmup: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatalf("%s: %v", w.Name, err)
+		}
+		if r.Ops <= 0 || r.Errors != 0 {
+			t.Errorf("%s: %d ops, %d failed (first %v)", w.Name, r.Ops, r.Errors, r.FirstErr)
+		}
 	}
 }
 

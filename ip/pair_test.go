@@ -16,9 +16,13 @@ type wireEnd struct {
 	queue []*link.Buf
 	log   []string
 	name  string
+	large int // frames sent in buffers larger than pool's
 }
 
 func (w *wireEnd) Send(b *link.Buf) {
+	if b.Pool().BufSize() > w.pool.BufSize() {
+		w.large++
+	}
 	w.queue = append(w.queue, b)
 	w.log = append(w.log, describe(b.Bytes()))
 }

@@ -92,3 +92,39 @@ func TestPersistGivesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestCountersAdd(t *testing.T) {
+	a := Counters{InSegs: 3, CurrEstab: 2, TCPLossProbes: 1}
+	b := Counters{InSegs: 4, CurrEstab: -1, TW: 5}
+	a.Add(&b)
+	if a.InSegs != 7 || a.CurrEstab != 1 || a.TW != 5 || a.TCPLossProbes != 1 {
+		t.Fatalf("%+v", a)
+	}
+}
+
+// The challenge-ACK limiter refills continuously and never exceeds its
+// burst.
+func TestRateLimiter(t *testing.T) {
+	r := NewRateLimiter(10, time.Second)
+	n := 0
+	for i := 0; i < 100; i++ {
+		if r.Allow(0) {
+			n++
+		}
+	}
+	if n != 10 {
+		t.Fatalf("burst %d", n)
+	}
+	if r.Allow(50*time.Millisecond) || !r.Allow(100*time.Millisecond) || r.Allow(100*time.Millisecond) {
+		t.Fatal("refill is not one token per 100 ms")
+	}
+	n = 0
+	for i := 0; i < 100; i++ {
+		if r.Allow(time.Hour) {
+			n++
+		}
+	}
+	if n != 10 {
+		t.Fatalf("after a long idle: %d", n)
+	}
+}

@@ -1,6 +1,9 @@
 package tcp
 
-import "time"
+import (
+	"reflect"
+	"time"
+)
 
 // Counters are the protocol counters, named after Linux's /proc/net/snmp
 // "Tcp:" and /proc/net/netstat "TcpExt:" lines. They are plain integers: a
@@ -64,6 +67,21 @@ type Counters struct {
 	TCPReqQFullDrop        uint64 // SYNs dropped because the SYN queue was full
 	EmbryonicRsts          uint64 // RSTs received in SYN-RECEIVED
 	TW                     uint64 // TIME-WAIT connections that ended by timer
+}
+
+// Add adds every counter of o to c (to sum per-shard counters for
+// display; not for the hot path).
+func (c *Counters) Add(o *Counters) {
+	dst, src := reflect.ValueOf(c).Elem(), reflect.ValueOf(o).Elem()
+	for i := 0; i < dst.NumField(); i++ {
+		f := dst.Field(i)
+		switch f.Kind() {
+		case reflect.Uint64:
+			f.SetUint(f.Uint() + src.Field(i).Uint())
+		case reflect.Int64:
+			f.SetInt(f.Int() + src.Field(i).Int())
+		}
+	}
 }
 
 // RateLimiter is a token bucket driven by the caller's clock: at most Limit

@@ -120,8 +120,7 @@ type Conn struct {
 	hdr  wire.TCPHeader
 	opts wire.TCPOptions
 
-	listener *Listener // set while on an accept queue
-	next     *Conn     // accept queue link
+	next *Conn // accept queue link
 }
 
 // Dial starts an active open (RFC 9293 §3.10.1, OPEN call, active): it

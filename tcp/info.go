@@ -31,6 +31,8 @@ type Info struct {
 	InRecovery                                         bool
 	Probes                                             int
 	CongestionControl                                  string
+	// EstablishedAt is when the handshake completed (the caller's clock).
+	EstablishedAt time.Duration
 	// Sequence state.
 	ISS, IRS, SndUna, SndNxt, RcvNxt uint32
 }
@@ -75,6 +77,7 @@ func (c *Conn) Info() Info {
 		InRecovery:        c.inRecovery,
 		Probes:            c.probes,
 		CongestionControl: c.cc.Name(),
+		EstablishedAt:     c.established,
 		ISS:               uint32(c.iss),
 		IRS:               uint32(c.irs),
 		SndUna:            uint32(c.sndUna),

@@ -122,14 +122,11 @@ func (c *Conn) establish(now time.Duration) {
 // (Karn), else from the timestamp echo.
 func (c *Conn) sampleSynRTT(now time.Duration, seg *Segment) {
 	if c.retries == 0 {
-		c.rtt.Sample(now-c.rttStartSYN(), now)
+		c.rtt.Sample(now-c.rttStart, now) // rttStart: when the SYN was sent
 		return
 	}
 	c.sampleTS(now, seg)
 }
-
-// rttStartSYN is when the (only) SYN was sent; recorded in rttStart.
-func (c *Conn) rttStartSYN() time.Duration { return c.rttStart }
 
 // inputSynchronized is RFC 9293 §3.10.7.4 (Other States) for SYN-RECEIVED
 // and the synchronized states, in the RFC's order: sequence check (with

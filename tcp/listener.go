@@ -217,7 +217,6 @@ func (l *Listener) inputSYN(now time.Duration, t Tuple, seg *Segment, out Output
 	c.acceptSYN(now, seg)
 	c.sendSYN(now, out, true)
 	c.arm(timerRTX, now+c.cfg.RTOInitial)
-	c.listener = l
 	l.syn[t] = c
 	l.noteDeadline(c)
 }
@@ -245,7 +244,6 @@ func (c *Conn) acceptSYN(now time.Duration, seg *Segment) {
 }
 
 func (l *Listener) enqueue(c *Conn) {
-	c.listener = nil
 	c.next = nil
 	if l.accept.tail == nil {
 		l.accept.head = c

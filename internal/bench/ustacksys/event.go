@@ -136,14 +136,15 @@ func (k *rttClient) Readable(c *ustack.EventConn) {
 		k.meter.Start()
 		now = time.Now() // the meter's own cost is not a round trip's
 		k.end = now.Add(k.p.Duration)
-	case k.measured && !now.Before(k.end):
-		k.r.Usage = k.meter.Stop()
-		k.finish(nil)
-		c.Close()
-		return
 	case k.measured:
 		k.r.Lat.Record(now.Sub(k.t))
 		k.r.Ops++
+		if !now.Before(k.end) {
+			k.r.Usage = k.meter.Stop()
+			k.finish(nil)
+			c.Close()
+			return
+		}
 	}
 	k.send(c, now)
 }

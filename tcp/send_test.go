@@ -470,3 +470,22 @@ func TestLingerTimeout(t *testing.T) {
 		t.Fatalf("state %v", h.c.State())
 	}
 }
+
+// An orphaned connection facing a window that never opens gives up after
+// OrphanRetries probes even though the peer answers each one.
+func TestOrphanZeroWindowGivesUp(t *testing.T) {
+	cfg := testConfig()
+	cfg.OrphanRetries = 3
+	h := newHarness(t, cfg)
+	h.established("")
+	h.in("<SEQ=301><ACK=101><CTL=ACK><WND=0>")
+	h.write(100)
+	h.c.Close(h.now, h.rec)
+	for i := 0; i < 10 && h.c.State() != Closed; i++ {
+		h.advance(10 * time.Second)
+		h.in("<SEQ=301><ACK=101><CTL=ACK><WND=0>")
+	}
+	if h.c.State() != Closed || h.c.cnt.TCPWinProbe != 3 {
+		t.Fatalf("state %v after %d probes", h.c.State(), h.c.cnt.TCPWinProbe)
+	}
+}

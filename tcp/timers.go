@@ -243,6 +243,12 @@ func (c *Conn) onPersist(now time.Duration, out Output) {
 		c.push(now, out)
 		return
 	}
+	if c.userShut && c.persistShift >= c.cfg.OrphanRetries {
+		// Orphaned and the window stays shut even though the peer
+		// answers: give up (Linux counts backoffs, not answers, here).
+		c.timeout(now, out, true)
+		return
+	}
 	if c.probes >= c.cfg.Retries2 ||
 		c.cfg.UserTimeout > 0 && c.probes > 0 && c.modelTimeout(c.probes, c.rtt.RTO()) >= c.cfg.UserTimeout {
 		c.timeout(now, out, false)

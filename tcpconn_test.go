@@ -305,7 +305,7 @@ func TestTCPDeadlines(t *testing.T) {
 	}
 
 	// Writes time out once the send and receive buffers are full.
-	c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	c.SetWriteDeadline(time.Now().Add(time.Second))
 	big := make([]byte, 4<<20)
 	n, err := c.Write(big)
 	if !isTimeout(err) || n <= 0 || n >= len(big) {

@@ -1,0 +1,151 @@
+package ustack_test
+
+import (
+	"io"
+	"net/netip"
+	"testing"
+
+	"github.com/ustack/ustack"
+	"github.com/ustack/ustack/link/mem"
+	"github.com/ustack/ustack/shard"
+)
+
+// BenchmarkConnRTT is a 1-byte request and a 1-byte response over
+// link/mem through net.Conn (both ends ustack TCPConns).
+func BenchmarkConnRTT(b *testing.B) {
+	sa, sb := benchPair(b, shard.Adaptive)
+	c, s := connPair(b, sa, sb)
+	go func() {
+		var one [1]byte
+		for {
+			if _, err := s.Read(one[:]); err != nil {
+				return
+			}
+			if _, err := s.Write(one[:]); err != nil {
+				return
+			}
+		}
+	}()
+	var one [1]byte
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.Write(one[:]); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Read(one[:]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkConnBulk streams from one TCPConn to another over link/mem.
+func BenchmarkConnBulk(b *testing.B) {
+	sa, sb := benchPair(b, shard.Adaptive)
+	c, s := connPair(b, sa, sb)
+	const chunk = 64 << 10
+	done := make(chan int64)
+	go func() {
+		n, _ := io.Copy(io.Discard, s)
+		done <- n
+	}()
+	buf := make([]byte, chunk)
+	b.SetBytes(chunk)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c.CloseWrite()
+	<-done
+}
+
+// rttEcho answers every byte at once, on the shard.
+type rttEcho struct{}
+
+func (rttEcho) Accept(*ustack.EventConn) ustack.ConnHandler { return rttEchoConn{} }
+
+type rttEchoConn struct{}
+
+func (rttEchoConn) Established(c *ustack.EventConn) { c.SetNoDelay(true) }
+func (rttEchoConn) Readable(c *ustack.EventConn) {
+	var buf [64]byte
+	for {
+		n, err := c.Read(buf[:])
+		if n > 0 {
+			c.Write(buf[:n])
+		}
+		if err != nil || n == 0 {
+			return
+		}
+	}
+}
+func (rttEchoConn) Writable(*ustack.EventConn)      {}
+func (rttEchoConn) Closed(*ustack.EventConn, error) {}
+
+// rttClient sends one byte when told and signals each echoed byte.
+type rttClient struct {
+	estab chan struct{}
+	got   chan struct{}
+}
+
+func (k *rttClient) Established(c *ustack.EventConn) { c.SetNoDelay(true); close(k.estab) }
+func (k *rttClient) Readable(c *ustack.EventConn) {
+	var buf [64]byte
+	for {
+		n, _ := c.Read(buf[:])
+		if n == 0 {
+			return
+		}
+		for range n {
+			k.got <- struct{}{}
+		}
+	}
+}
+func (k *rttClient) Writable(*ustack.EventConn)      {}
+func (k *rttClient) Closed(*ustack.EventConn, error) {}
+
+// BenchmarkEventRTT is BenchmarkConnRTT through the event API: the server
+// echoes on its shard; the client's byte is written on its shard by an
+// Exec and the answer reported from its Readable handler.
+func BenchmarkEventRTT(b *testing.B) {
+	sa, sb := benchPair(b, shard.Adaptive)
+	if _, err := sb.ListenEvents(7, rttEcho{}); err != nil {
+		b.Fatal(err)
+	}
+	k := &rttClient{estab: make(chan struct{}), got: make(chan struct{}, 1)}
+	ec, err := sa.DialEvents(netip.MustParseAddrPort("10.0.0.2:7"), k)
+	if err != nil {
+		b.Fatal(err)
+	}
+	<-k.estab
+	one := []byte{1}
+	send := func() { ec.Write(one) }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := sa.Exec(b.Context(), send); err != nil {
+			b.Fatal(err)
+		}
+		<-k.got
+	}
+}
+
+// benchPair is newPair for benchmarks.
+func benchPair(tb testing.TB, mode shard.Mode) (a, b *ustack.Stack) {
+	tb.Helper()
+	la, lb := mem.Pair()
+	var err error
+	a, err = ustack.New(ustack.Config{Link: la, Addr: netip.MustParsePrefix("10.0.0.1/24"), Polling: mode})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b, err = ustack.New(ustack.Config{Link: lb, Addr: netip.MustParsePrefix("10.0.0.2/24"), Polling: mode})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}

@@ -73,6 +73,8 @@ func FuzzInput(f *testing.F) {
 	f.Add(fragFrame(5, payload, frag{0, 32, true}), fragFrame(5, payload, frag{32, 32, false}))
 	f.Add(fragFrame(5, payload, frag{0, 32, true}), fragFrame(5, payload, frag{24, 40, false}))
 	f.Add(fragFrame(5, payload, frag{8, 16, true}), fragFrame(5, payload, frag{8, 16, true}))
+	big := pattern(3000) // over a link buffer: joined in the reassembly pool
+	f.Add(fragFrame(6, big, frag{0, 1480, true}), fragFrame(6, big, frag{1480, 1520, false}))
 	f.Add(eth(macA, macB, wire.EtherTypeIPv4, ipv4(ipOpts{proto: 99, src: addrB, dst: addrA}, []byte("x"))), []byte{})
 	f.Add(eth(macA, macB, wire.EtherTypeIPv4, ipv4(ipOpts{proto: 1, src: remote, dst: addrA}, echo(8, 1, 1, nil))), []byte{1})
 	icmpErr := make([]byte, 100)
@@ -81,7 +83,9 @@ func FuzzInput(f *testing.F) {
 	f.Fuzz(func(t *testing.T, f1, f2 []byte) {
 		pool := link.MustPool(link.PoolConfig{Count: 64})
 		out := checkingOut{t, pool}
-		h := hostA(t, func(c *Config) { c.MTU = 1500 })
+		// A small reassembly pool: two fragments of up to a link buffer
+		// each may need it.
+		h := hostA(t, func(c *Config) { c.MTU = 1500; c.Frag.BufSize = 4096; c.Frag.Buffers = 2 })
 		h.Register(17, &nopTransport{})
 		h.Register(6, &sink{})
 		learnBWith(t, h, out)
@@ -107,8 +111,9 @@ func FuzzInput(f *testing.F) {
 			}
 			now = max(now, d)
 		}
-		if in := pool.InUse(); in != 0 || h.held() != 0 {
-			t.Fatalf("after timers: %d buffers in use, host holds %d", in, h.held())
+		if in := pool.InUse(); in != 0 || h.held() != 0 || h.ReasmPool().InUse() != 0 {
+			t.Fatalf("after timers: %d buffers in use, host holds %d, %d reassembly buffers in use",
+				in, h.held(), h.ReasmPool().InUse())
 		}
 	})
 }
@@ -137,13 +142,17 @@ func FuzzReassembly(f *testing.F) {
 	f.Add([]byte{0, 4, 1, 0, 4, 1, 4, 4, 0})          // duplicate
 	f.Add([]byte{0, 4, 1, 3, 5, 0, 4, 4, 0})          // overlap
 	f.Add([]byte{0, 4, 1, 2, 2, 0, 4, 4, 0, 0, 9, 0}) // bad length, then whole
+	f.Add([]byte{32, 16, 0, 0, 16, 1, 16, 16, 1})     // 404 bytes: joined in the pool
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		if len(ops) > 3*64 {
 			ops = ops[:3*64]
 		}
-		pool := link.MustPool(link.PoolConfig{Count: 128})
+		// Link buffers of 256 bytes hold any one fragment (at most 128
+		// bytes of payload) but not most datagrams (up to 512): those are
+		// joined in the reassembly pool.
+		pool := link.MustPool(link.PoolConfig{Count: 128, Size: 256, Headroom: 64})
 		c := &collector{pool: pool}
-		h := hostA(t, func(c *Config) { c.Frag.NoTimeExceeded = true })
+		h := hostA(t, func(c *Config) { c.Frag.NoTimeExceeded = true; c.Frag.BufSize = 576; c.Frag.Buffers = 1 })
 		s := &sink{}
 		h.Register(17, s)
 		payload := pattern(8 * 64)
@@ -169,8 +178,8 @@ func FuzzReassembly(f *testing.F) {
 			}
 		}
 		h.Tick(time.Hour, c)
-		if pool.InUse() != 0 {
-			t.Fatalf("%d buffers in use", pool.InUse())
+		if pool.InUse() != 0 || h.ReasmPool().InUse() != 0 || h.Counters().ReasmNoBuffer != 0 {
+			t.Fatalf("%d buffers in use, %d reassembly buffers; counters %+v", pool.InUse(), h.ReasmPool().InUse(), h.Counters())
 		}
 	})
 }

@@ -16,9 +16,11 @@ import (
 // datagram; when the datagram does not fit there, header and payloads are
 // copied into a buffer of the reassembly pool instead (Frag.BufSize,
 // Frag.Buffers), which the transport frees like any other. Either way the
-// datagram's bytes are copied once, so the pool is used only when needed:
-// small datagrams keep the zero-cost path and leave the large buffers to
-// the datagrams that need them.
+// payloads are copied once; the pool costs one more copy (the first
+// fragment) and a Get, so it is used only when needed: datagrams that fit
+// keep the cheaper path and leave the few large buffers to those that do
+// not (BenchmarkReassembly, 8000 bytes in 6 fragments: about 4.2 µs in
+// place, 5.3 µs through the pool; no allocation either way).
 //
 // Overlaps: a fragment that exactly repeats one already held is dropped as
 // a duplicate; any other overlap drops the whole datagram, the policy RFC

@@ -34,6 +34,7 @@ type Conn struct {
 	ringSeq                     seqnum.Value // sequence number of ring's first byte
 	finQueued                   bool         // our FIN is due after the ring's data
 	sndSml                      seqnum.Value // end of the last small segment sent (Minshall/Nagle)
+	pushedSeq                   seqnum.Value // end of the last segment sent with PSH
 	sndMSS                      int          // payload bytes per segment (options excluded)
 	peerMSS                     int          // MSS option received (536 if none)
 	advMSS                      int          // MSS option we sent
@@ -148,6 +149,7 @@ func newConn(now time.Duration, cfg Config, t Tuple, iss seqnum.Value) (*Conn, e
 	c.iss, c.sndUna, c.sndNxt, c.sndMax = iss, iss, iss, iss
 	c.ringSeq = iss.Add(1)
 	c.sndSml = iss
+	c.pushedSeq = iss
 	c.advMSS = cfg.advMSS(c.v6)
 	c.peerMSS = 536
 	c.sndMSS = 536

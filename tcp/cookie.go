@@ -86,7 +86,7 @@ func (l *Listener) cookieACK(now time.Duration, t Tuple, seg *Segment, buf *link
 	c.irs = seg.Seq - 1
 	c.rcvNxt, c.rcvWup = seg.Seq, seg.Seq
 	c.sndUna, c.sndNxt, c.sndMax = seg.Ack, seg.Ack, seg.Ack
-	c.ringSeq, c.sndSml, c.recover = seg.Ack, seg.Ack, seg.Ack
+	c.ringSeq, c.sndSml, c.recover, c.pushedSeq = seg.Ack, seg.Ack, seg.Ack, seg.Ack
 	c.peerMSS = d.MSS
 	c.tsOK = !c.cfg.DisableTimestamps && seg.Opts.HasTS
 	c.wsOK, c.sackOK = false, false

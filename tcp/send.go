@@ -230,8 +230,14 @@ func (c *Conn) sendData(now time.Duration, out Output, seq seqnum.Value, n int, 
 	off := int(seq.Sub(c.ringSeq))
 	p1, p2 := c.ring.slices(off, n)
 	flags := flagACK
-	if n > 0 && seq.Add(seqnum.Size(n)) == c.dataEnd() {
+	if end := seq.Add(seqnum.Size(n)); n > 0 && (end == c.dataEnd() ||
+		// Linux's forced push: PSH at least every half of the largest
+		// window the peer offered, even inside one large write.
+		end.Sub(c.pushedSeq) > seqnum.Size(c.maxSndWnd/2) && end.GreaterThan(c.pushedSeq)) {
 		flags |= flagPSH
+		if end.GreaterThan(c.pushedSeq) {
+			c.pushedSeq = end
+		}
 	}
 	if fin {
 		flags |= flagFIN

@@ -489,3 +489,24 @@ func TestOrphanZeroWindowGivesUp(t *testing.T) {
 		t.Fatalf("state %v after %d probes", h.c.State(), h.c.cnt.TCPWinProbe)
 	}
 }
+
+// PSH marks the end of each write and, inside a large write, appears at
+// least every half of the peer's largest window (Linux forced push).
+func TestForcedPush(t *testing.T) {
+	cfg := testConfig()
+	cfg.InitCwnd = 100
+	h := newHarness(t, cfg)
+	h.established("") // the peer's window is 65535
+	h.write(60 * 1460)
+	var psh []int
+	for i, s := range h.rec.segs {
+		if s.hdr.Flags&flagPSH != 0 {
+			psh = append(psh, i)
+		}
+	}
+	// 44 segments fit the window; the 23rd is the first to pass half of
+	// it (23*1460 > 65535/2) and is pushed. The write's end is not sent.
+	if len(h.rec.segs) != 44 || len(psh) != 1 || psh[0] != 22 {
+		t.Fatalf("%d segments, PSH on %v", len(h.rec.segs), psh)
+	}
+}

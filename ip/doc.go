@@ -21,8 +21,9 @@
 //
 // Echo request to echo reply, IPv4 input to a registered Transport, and
 // Output to a resolved neighbour allocate nothing: the neighbour cache is a
-// fixed-size open-addressed table, reassembly uses pre-allocated slots, and
-// the Packet handed to transports lives inside the Host.
+// fixed-size open-addressed table, reassembly uses pre-allocated slots
+// and a pool allocated by New, and the Packet handed to transports lives
+// inside the Host.
 //
 // # Behaviour (Linux's defaults unless an RFC says better)
 //

@@ -107,12 +107,13 @@ func TestPAWS(t *testing.T) {
 	h.out("<SEQ=101><ACK=321><CTL=ACK>")
 }
 
-// SYN cookies: with the SYN queue full a SYN gets a stateless cookie
-// SYN,ACK; the ACK echoing it completes the connection with the MSS from
-// the cookie and the window scale and SACK-permitted from the timestamp.
+// SYN cookies: with the SYN queue (bounded by the listen backlog) full, a
+// SYN gets a stateless cookie SYN,ACK; the ACK echoing it completes the
+// connection with the MSS from the cookie and the window scale and
+// SACK-permitted from the timestamp.
 func TestSynCookies(t *testing.T) {
 	cfg := Linux()
-	cfg.SynQueue = 1
+	cfg.Backlog = 1 // the SYN queue follows the backlog, as in Linux
 	h := newHarness(t, cfg)
 	h.listen()
 	h.in("<SEQ=100><CTL=SYN><MSS=1460><SACKOK><TS=500,0><WS=7>")

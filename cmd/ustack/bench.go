@@ -104,7 +104,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		err = bench.WriteJSON(stdout, rows)
 	} else {
 		fmt.Fprintf(stdout, "ustack bench: %v per workload (+%v warm-up), ustack over %s with %s polling;\n", *duration, bench.DefaultWarmup(*duration), *linkSpec, pm)
-		fmt.Fprintf(stdout, "GOMAXPROCS %d on %d CPUs, load average %s at start. CPU and allocations are the whole process's.\n\n", runtime.GOMAXPROCS(0), runtime.NumCPU(), load)
+		fmt.Fprintf(stdout, "GOMAXPROCS %d on %d CPUs, load average %s at start. CPU and allocations are the whole\n", runtime.GOMAXPROCS(0), runtime.NumCPU(), load)
+		fmt.Fprintf(stdout, "process's (both ends); ustack's CPU includes its shards' polling (%s).\n\n", pollingCost(pm))
 		err = bench.WriteTable(stdout, rows)
 	}
 	if err != nil {
@@ -247,4 +248,14 @@ func loadAverage() string {
 		return f[0]
 	}
 	return "unknown"
+}
+
+func pollingCost(m shard.Mode) string {
+	switch m {
+	case shard.Busy:
+		return "busy: each shard spins on a core"
+	case shard.Interrupt:
+		return "interrupt: shards park at once"
+	}
+	return fmt.Sprintf("adaptive: an idle shard spins %v before parking", shard.DefaultSpinTime)
 }

@@ -9,9 +9,8 @@ import (
 // Config holds every tunable of a connection or listener. The zero value of
 // each field means "the default", and the defaults are Linux's (the `linux`
 // profile of LINUX-WIRE.md), which the function Linux returns spelled out.
-// Boolean features
-// that Linux enables are phrased negatively (DisableX) so that the zero
-// Config is the Linux one.
+// Boolean features that Linux enables are phrased negatively (DisableX) so
+// that the zero Config is the Linux one.
 //
 // A Config is copied into each Conn when it is created. The pointer fields
 // (Counters, ChallengeACKLimiter) are shared: set them once per stack (or

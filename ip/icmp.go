@@ -139,8 +139,8 @@ func (h *Host) SendUnreachable(now time.Duration, p *Packet, b *link.Buf, code u
 // Ping sends an ICMP echo request to dst. Replies go to the
 // EchoReplyHandler. A request too large for out's buffers is built in a
 // buffer of the reassembly pool (ReasmPool) and fragmented from there, so
-// any size up to 65507 bytes of data can be sent while that pool has a
-// buffer free.
+// with the default Frag.BufSize any size up to IPv4's limit (65507 bytes
+// of data) can be sent while that pool has a buffer free.
 func (h *Host) Ping(now time.Duration, dst netip.Addr, id, seq uint16, data []byte, out Output) error {
 	n := wire.ICMPv4HeaderLen + len(data)
 	pool := out.Pool()

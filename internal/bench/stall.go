@@ -56,5 +56,5 @@ func (w *stallWatch) Stop() string {
 	if w.max < stallReport {
 		return ""
 	}
-	return fmt.Sprintf("the process went unscheduled for up to %v during the run (loaded machine): figures are unreliable", w.max.Round(time.Millisecond))
+	return fmt.Sprintf("a 5 ms ticker ran up to %v late during the run (the machine or the Go scheduler was saturated): figures are unreliable", w.max.Round(time.Millisecond))
 }

@@ -519,3 +519,43 @@ func TestTCPAcceptBacklog(t *testing.T) {
 		}
 	}
 }
+
+// A SYN nobody answers is retransmitted SynRetries times; then the dial
+// fails with ETIMEDOUT. The peer here drops SYNs because its only
+// listener's accept queue (backlog 1) is full.
+func TestTCPDialSynTimeout(t *testing.T) {
+	la, lb := mem.Pair()
+	acfg := ustack.Config{Link: la, Addr: netip.MustParsePrefix("10.0.0.1/24")}
+	acfg.TCP.SynRetries = 1
+	acfg.TCP.RTOInitial = 100 * time.Millisecond
+	acfg.TCP.RTOMin = 50 * time.Millisecond
+	a, err := ustack.New(acfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	bcfg := ustack.Config{Link: lb, Addr: netip.MustParsePrefix("10.0.0.2/24")}
+	bcfg.TCP.Backlog = 1
+	bcfg.TCP.DisableSynCookies = true
+	b, err := ustack.New(bcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ln, err := b.Listen("tcp", ":7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	first, err := a.Dial("tcp", "10.0.0.2:7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	time.Sleep(20 * time.Millisecond) // its handshake fills the queue
+	_, err = a.Dial("tcp", "10.0.0.2:7")
+	if !errors.Is(err, syscall.ETIMEDOUT) || !errors.Is(err, tcp.ErrTimeout) {
+		t.Fatalf("dial whose SYNs go unanswered: %v; want ETIMEDOUT", err)
+	}
+	opErr(t, err, "dial")
+}

@@ -77,6 +77,13 @@ type Config struct {
 	// Default 212992 (Linux rmem_default), range [1, 1<<30].
 	UDPRecvBuffer int
 
+	// UDPLargeBuffers is how many 64 KiB buffers the stack keeps for
+	// sending UDP datagrams too large for one link buffer (the IP layer
+	// fragments them to the MTU). Writers share them; a write that finds
+	// none free fails with ENOBUFS. Default 4; -1 for none, which limits
+	// datagrams to one link buffer (EMSGSIZE beyond). At most 1024.
+	UDPLargeBuffers int
+
 	// Manual, when true, starts no goroutine: the caller drives the stack
 	// one loop iteration at a time with Step (the simulator does this).
 	Manual bool
@@ -97,6 +104,9 @@ func (c *Config) validate() error {
 	}
 	if c.IP.Addr.IsValid() || c.IP.Gateway.IsValid() || c.IP.MAC != ([6]byte{}) {
 		return fmt.Errorf("%w: set Addr and Gateway on Config itself, not in Config.IP (its MAC comes from the link)", ErrConfig)
+	}
+	if c.UDPLargeBuffers < -1 || c.UDPLargeBuffers > 1024 {
+		return fmt.Errorf("%w: UDPLargeBuffers %d out of range [-1, 1024]", ErrConfig, c.UDPLargeBuffers)
 	}
 	if c.MaxTimeWait < 0 {
 		return fmt.Errorf("%w: MaxTimeWait must not be negative", ErrConfig)

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ustack/ustack/ip"
 	"github.com/ustack/ustack/shard"
 )
 
@@ -62,7 +63,7 @@ func (s *Stack) Ping(ctx context.Context, dst netip.Addr, size int) (time.Durati
 		return 0, err
 	}
 	if sendErr != nil {
-		return 0, pingError(dst, fmt.Errorf("%w: %w", syscall.ENETUNREACH, sendErr))
+		return 0, pingError(dst, fmt.Errorf("%w: %w", ipErrno(sendErr), sendErr))
 	}
 	select {
 	case r := <-req.result:
@@ -71,6 +72,18 @@ func (s *Stack) Ping(ctx context.Context, dst netip.Addr, size int) (time.Durati
 		// Forget the request; a late reply then finds nothing.
 		_ = s.do(context.Background(), func(time.Duration, *shard.TX) { delete(s.h.pings, key) })
 		return 0, pingError(dst, ctx.Err())
+	}
+}
+
+// ipErrno is the errno Linux gives for an IP output error.
+func ipErrno(err error) syscall.Errno {
+	switch {
+	case errors.Is(err, ip.ErrMsgSize):
+		return syscall.EMSGSIZE
+	case errors.Is(err, ip.ErrNoBuffer):
+		return syscall.ENOBUFS
+	default: // ip.ErrNoRoute and anything unforeseen
+		return syscall.ENETUNREACH
 	}
 }
 

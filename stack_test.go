@@ -141,3 +141,14 @@ func TestCloseTwiceAndPingAfterClose(t *testing.T) {
 		t.Fatalf("Ping after Close: %v, want ErrClosed", err)
 	}
 }
+
+// A ping larger than a link buffer goes out in fragments and comes back
+// reassembled, with default buffers (2048 bytes) on both stacks.
+func TestPingLargePayload(t *testing.T) {
+	a, _ := newPair(t, shard.Adaptive)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := a.Ping(ctx, netip.MustParseAddr("10.0.0.2"), 60000); err != nil {
+		t.Fatalf("60000-byte ping: %v", err)
+	}
+}

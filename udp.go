@@ -23,7 +23,9 @@ import (
 type udpState struct {
 	table      *udp.Table // shard only
 	pool       *link.Pool // the link's TX pool; safe from any goroutine
-	maxPayload int        // udp.MaxPayload(pool.BufSize())
+	big        *link.Pool // 64 KiB buffers for datagrams pool's can't hold; nil for none
+	smallMax   int        // udp.MaxPayload(pool.BufSize())
+	maxPayload int        // the largest payload a write accepts
 	// noBuf counts writes that found the pool empty (SndbufErrors not
 	// seen by the table, which lives on the shard).
 	noBuf atomic.Uint64
@@ -61,7 +63,17 @@ func (s *Stack) initUDP() {
 	u := &s.udp
 	u.table = t
 	u.pool = s.cfg.Link.Pool()
-	u.maxPayload = udp.MaxPayload(u.pool.BufSize())
+	u.smallMax = udp.MaxPayload(u.pool.BufSize())
+	u.maxPayload = u.smallMax
+	n := s.cfg.UDPLargeBuffers
+	if n == 0 {
+		n = DefaultUDPLargeBuffers
+	}
+	if n > 0 && u.smallMax < udp.MaxPayload(65535) {
+		// Config.validate bounded n, so the pool config is valid.
+		u.big = link.MustPool(link.PoolConfig{Count: n, Size: 65535})
+		u.maxPayload = udp.MaxPayload(u.big.BufSize())
+	}
 	u.tasks.New = func() any { return &udpSendTask{done: make(chan struct{}, 1)} }
 	s.host.Register(wire.ProtoUDP, t)
 }
@@ -80,10 +92,14 @@ func (s *Stack) UDPCounters() (udp.Counters, error) {
 	return c, err
 }
 
+// DefaultUDPLargeBuffers is Config.UDPLargeBuffers' default.
+const DefaultUDPLargeBuffers = 4
+
 // MaxUDPPayload is the largest datagram payload a UDPConn of this stack
-// can send: 65507 bytes (the IPv4 limit) or less when the link's buffers
-// are smaller, since a datagram is built in one buffer (which the IP layer
-// fragments to the MTU). Larger writes fail with EMSGSIZE.
+// can send: 65507 bytes, the IPv4 limit. A datagram is built in one buffer
+// (which the IP layer fragments to the MTU): a link buffer when it fits,
+// else one of the stack's UDPLargeBuffers; with those turned off (-1) the
+// limit is what one link buffer holds. Larger writes fail with EMSGSIZE.
 func (s *Stack) MaxUDPPayload() int { return s.udp.maxPayload }
 
 // ListenPacket announces on the local address for datagrams. network is

@@ -449,29 +449,53 @@ func TestUDPListenErrors(t *testing.T) {
 func TestUDPMessageSize(t *testing.T) {
 	a, _ := newUDPPair(t, nil, nil)
 	cli := listen(t, a, "")
-	max := a.MaxUDPPayload()
-	if want := 2048 - 8; max != want {
-		t.Fatalf("MaxUDPPayload with 2048-byte buffers = %d, want %d", max, want)
+	if got := a.MaxUDPPayload(); got != 65507 {
+		t.Fatalf("MaxUDPPayload = %d, want 65507 (the IPv4 limit, through the large buffers)", got)
 	}
 	dst := netip.AddrPortFrom(addrB, 9)
-	if _, err := cli.WriteToUDPAddrPort(make([]byte, max+1), dst); !errors.Is(err, syscall.EMSGSIZE) {
-		t.Fatalf("%d-byte write: %v, want EMSGSIZE", max+1, err)
+	for _, n := range []int{65508, 70000} {
+		if _, err := cli.WriteToUDPAddrPort(make([]byte, n), dst); !errors.Is(err, syscall.EMSGSIZE) {
+			t.Fatalf("%d-byte write: %v, want EMSGSIZE", n, err)
+		}
 	}
-	if _, err := cli.WriteToUDPAddrPort(make([]byte, 70000), dst); !errors.Is(err, syscall.EMSGSIZE) {
-		t.Fatalf("70000-byte write: %v, want EMSGSIZE", err)
-	}
-	if _, err := cli.WriteToUDPAddrPort(make([]byte, max), dst); err != nil {
-		t.Fatalf("%d-byte write: %v", max, err)
+	for _, n := range []int{2040, 2041, 65507} {
+		if _, err := cli.WriteToUDPAddrPort(make([]byte, n), dst); err != nil {
+			t.Fatalf("%d-byte write: %v", n, err)
+		}
 	}
 
-	// With 64 KiB buffers the IPv4 limit applies.
-	big, _ := newUDPPair(t, []mem.Option{mem.WithPool(link.PoolConfig{Size: 70000, Count: 64})}, nil)
-	if got := big.MaxUDPPayload(); got != 65507 {
-		t.Fatalf("MaxUDPPayload with 70000-byte buffers = %d, want 65507", got)
+	// Without the large buffers a datagram must fit one link buffer.
+	small, _ := newUDPPair(t, nil, func(a, b *ustack.Config) { a.UDPLargeBuffers = -1 })
+	if got, want := small.MaxUDPPayload(), 2048-8; got != want {
+		t.Fatalf("MaxUDPPayload with 2048-byte buffers and no large ones = %d, want %d", got, want)
 	}
-	c := listen(t, big, "")
-	if _, err := c.WriteToUDPAddrPort(make([]byte, 65508), dst); !errors.Is(err, syscall.EMSGSIZE) {
-		t.Fatalf("65508-byte write: %v, want EMSGSIZE", err)
+	c := listen(t, small, "")
+	if _, err := c.WriteToUDPAddrPort(make([]byte, 2041), dst); !errors.Is(err, syscall.EMSGSIZE) {
+		t.Fatalf("2041-byte write: %v, want EMSGSIZE", err)
+	}
+}
+
+// A 60000-byte datagram crosses link/mem with default 2048-byte buffers:
+// built in a large buffer, fragmented by IP, reassembled by the peer.
+func TestUDPLargeDatagramDefaultBuffers(t *testing.T) {
+	a, b := newUDPPair(t, nil, nil)
+	srv := listen(t, b, ":7000")
+	cli := listen(t, a, "")
+	msg := make([]byte, 60000)
+	for i := range msg {
+		msg[i] = byte(i * 13)
+	}
+	if _, err := cli.WriteToUDPAddrPort(msg, netip.AddrPortFrom(addrB, 7000)); err != nil {
+		t.Fatal(err)
+	}
+	srv.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 70000)
+	n, _, err := srv.ReadFromUDPAddrPort(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf[:n], msg) {
+		t.Fatalf("received %d bytes, want the 60000 sent", n)
 	}
 }
 

@@ -193,7 +193,11 @@ func (c *UDPConn) WriteToUDPAddrPort(p []byte, addr netip.AddrPort) (int, error)
 	if len(p) > u.maxPayload {
 		return 0, c.opErr("write", udpAddr(dst), withErrno(udp.ErrMsgSize))
 	}
-	b := u.pool.Get()
+	pool := u.pool
+	if len(p) > u.smallMax {
+		pool = u.big
+	}
+	b := pool.Get()
 	if b == nil {
 		u.noBuf.Add(1)
 		return 0, c.opErr("write", udpAddr(dst), syscall.ENOBUFS)

@@ -24,9 +24,11 @@ type Config struct {
 	// segment size (like TCP_MAXSEG). Range [88, 65495].
 	MSS int
 
-	// RcvBuf is the receive buffer in bytes: the most payload queued (in
-	// order and out of order) before the advertised window closes.
-	// Default 540000.
+	// RcvBuf is the receive buffer in bytes, sized as Linux sizes
+	// sk_rcvbuf: half of it is payload window and half stands for
+	// per-segment overhead (Linux's default scaling ratio), so at most
+	// RcvBuf/2 bytes are advertised and queued. Default 540000 (a Linux SYN
+	// then offers 65535, like the kernel with tcp_rmem[1] = 540000).
 	RcvBuf int
 	// RcvBufMax is the largest receive buffer the connection may grow to;
 	// the window scale offered on SYN is the smallest that lets it be
@@ -35,10 +37,10 @@ type Config struct {
 	// SndBuf is the send ring size in bytes (unsent plus unacknowledged
 	// data). Default 262144.
 	SndBuf int
-	// InitRcvWnd is the most window advertised before the receive window
-	// has grown (Linux rcv_ssthresh start), rounded down to whole segments
-	// as Linux does: 65535 gives 64240 with a 1460-byte MSS, the window of
-	// a Linux SYN. Default 65535.
+	// InitRcvWnd caps the window of a SYN and the window before it has
+	// grown (Linux rcv_ssthresh start); a smaller RcvBuf lowers it to
+	// RcvBuf/2 rounded down to whole segments, as Linux does (a 131072-byte
+	// buffer gives the familiar 64240). Default 65535.
 	InitRcvWnd int
 
 	// DisableTimestamps turns off RFC 7323 timestamps (Linux tcp_timestamps).
@@ -313,6 +315,21 @@ func (c Config) resolve() (Config, error) {
 		c.ChallengeACKLimiter = NewRateLimiter(c.ChallengeACKLimit, time.Second)
 	}
 	return c, nil
+}
+
+// winSpace is the receive space that windows are carved from: half the
+// buffer (Linux tcp_win_from_space with the default scaling ratio).
+func (c *Config) winSpace() int { return c.RcvBuf / 2 }
+
+// initRcvWnd is the window of a SYN and the starting clamp: the space
+// rounded down to whole segments, at most InitRcvWnd and 65535 (Linux
+// tcp_select_initial_window).
+func (c *Config) initRcvWnd(mss int) uint32 {
+	space := c.winSpace()
+	if space > mss {
+		space -= space % mss
+	}
+	return uint32(min(space, c.InitRcvWnd, 65535))
 }
 
 // advMSS is the MSS advertised on our SYN for an IPv4 or IPv6 path.

@@ -157,12 +157,7 @@ func newConn(now time.Duration, cfg Config, t Tuple, iss seqnum.Value) (*Conn, e
 	c.noDelay, c.cork = cfg.NoDelay, cfg.Cork
 	c.tsOffset = tsOffsetFor(iss)
 	c.rtt = rtt.New(rtt.Config{Min: cfg.RTOMin, Max: cfg.RTOMax, Initial: cfg.RTOInitial, Granularity: cfg.RTOMin})
-	// The initial window is a whole number of segments, as Linux rounds
-	// it (65535 gives 64240 with a 1460-byte MSS).
-	c.rcvSsthresh = uint32(min(cfg.InitRcvWnd, cfg.RcvBuf))
-	if m := uint32(c.advMSS); c.rcvSsthresh > m {
-		c.rcvSsthresh -= c.rcvSsthresh % m
-	}
+	c.rcvSsthresh = c.cfg.initRcvWnd(c.advMSS)
 	c.rcvMSS = 536
 	c.lastRecv = now
 	c.ring.size = cfg.SndBuf

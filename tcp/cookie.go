@@ -10,11 +10,7 @@ import (
 
 // cookieSYNWindow is the window of a cookie SYN,ACK.
 func (l *Listener) cookieSYNWindow() uint16 {
-	w := min(l.cfg.InitRcvWnd, l.cfg.RcvBuf, 65535)
-	if m := l.cfg.advMSS(false); w > m {
-		w -= w % m
-	}
-	return uint16(w)
+	return uint16(l.cfg.initRcvWnd(l.cfg.advMSS(false)))
 }
 
 // sendCookie answers a SYN with a stateless SYN,ACK whose ISS is a SYN

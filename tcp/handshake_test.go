@@ -30,13 +30,13 @@ func (h *harness) listen() {
 
 // RFC 9293 §3.5 Figure 6 (basic three-way handshake), active side, with
 // the Linux profile's options: the SYN carries mss, sackOK, TS, nop,
-// wscale 8 in Linux's byte layout, and the window is 65535 rounded down
-// to whole segments (64240), which the first ACK advertises scaled: 64240
-// rounded up to 256 is 251<<8.
+// wscale 8 in Linux's byte layout, and the window is 65535 (what Linux
+// sends with tcp_rmem[1] = 540000; TestSYNMatchesKernel checks it against
+// the kernel), which the first ACK advertises scaled, rounded up: 256<<8.
 func TestActiveOpenLinuxOptions(t *testing.T) {
 	h := newHarness(t, Linux())
 	h.dial()
-	syn := h.out("SYN-SENT --> <SEQ=100><CTL=SYN><WND=64240><MSS=1460><SACKOK><WS=8>")
+	syn := h.out("SYN-SENT --> <SEQ=100><CTL=SYN><WND=65535><MSS=1460><SACKOK><WS=8>")
 	if !syn.opts.HasTS || syn.opts.TSEcr != 0 {
 		t.Fatalf("SYN timestamps %+v", syn.opts)
 	}
@@ -52,7 +52,7 @@ func TestActiveOpenLinuxOptions(t *testing.T) {
 	}
 	h.advance(10 * time.Millisecond)
 	h.in("<SEQ=300><ACK=101><CTL=SYN,ACK><WND=65535><MSS=1400><SACKOK><TS=7000," + itoa(syn.opts.TSVal) + "><WS=7>")
-	ack := h.out("ESTABLISHED --> <SEQ=101><ACK=301><CTL=ACK><WND=251><TS=" + itoa(syn.opts.TSVal+10) + ",7000>")
+	ack := h.out("ESTABLISHED --> <SEQ=101><ACK=301><CTL=ACK><WND=256><TS=" + itoa(syn.opts.TSVal+10) + ",7000>")
 	n, _ = ack.opts.Encode(b[:])
 	if !bytes.Equal(b[:4], []byte{1, 1, 8, 10}) || n != 12 {
 		t.Fatalf("ACK options % x, want nop,nop,TS", b[:n])
@@ -89,7 +89,7 @@ func TestActiveOpenNoPeerOptions(t *testing.T) {
 	h.dial()
 	h.out("SYN-SENT --> <SEQ=100><CTL=SYN>")
 	h.in("<SEQ=300><ACK=101><CTL=SYN,ACK><WND=1000>")
-	ack := h.out("ESTABLISHED --> <SEQ=101><ACK=301><CTL=ACK><WND=64240>")
+	ack := h.out("ESTABLISHED --> <SEQ=101><ACK=301><CTL=ACK><WND=65535>")
 	if ack.opts.HasTS || ack.opts.NumSACK != 0 {
 		t.Fatalf("options after no-option handshake: %+v", ack.opts)
 	}
@@ -106,7 +106,7 @@ func TestPassiveOpen(t *testing.T) {
 	h := newHarness(t, Linux())
 	h.listen()
 	h.in("<SEQ=100><CTL=SYN><WND=65535><MSS=1460><SACKOK><TS=500,0><WS=7>")
-	sa := h.out("<SEQ=300><ACK=101><CTL=SYN,ACK><WND=64240><MSS=1460><SACKOK><WS=8>")
+	sa := h.out("<SEQ=300><ACK=101><CTL=SYN,ACK><WND=65535><MSS=1460><SACKOK><WS=8>")
 	if !sa.opts.HasTS || sa.opts.TSEcr != 500 {
 		t.Fatalf("SYN,ACK TS %+v", sa.opts)
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/ustack/ustack/internal/netns"
 	"github.com/ustack/ustack/link"
 	"github.com/ustack/ustack/link/tap"
+	"github.com/ustack/ustack/tcp"
+	"github.com/ustack/ustack/wire"
 )
 
 // The engine against the real Linux TCP stack: a ustack on a TAP device in
@@ -137,5 +139,98 @@ func TestKernelInterop(t *testing.T) {
 	}
 	if err := <-sdone; err != nil {
 		t.Fatalf("stack side: %v", err)
+	}
+}
+
+// synRecorder keeps the first segment the engine emits.
+type synRecorder struct {
+	h    wire.TCPHeader
+	opts []byte
+	done bool
+}
+
+func (r *synRecorder) Send(t *tcp.Tuple, h *wire.TCPHeader, o *wire.TCPOptions, p1, p2 []byte) {
+	if r.done {
+		return
+	}
+	r.done = true
+	r.h = *h
+	b := make([]byte, 40)
+	n, _ := o.Encode(b)
+	r.opts = b[:n]
+}
+
+// The SYN the engine sends under the Linux profile is the SYN Linux itself
+// sends with the profile's settings: the same window, the same options in
+// the same byte layout (timestamp value aside). The kernel's SYN is read
+// straight off a TAP device.
+func TestSYNMatchesKernel(t *testing.T) {
+	netns.Require(t, "ip")
+	ns := netns.New(t).NS()
+	var l *tap.Link
+	if err := ns.Do(func() (err error) {
+		l, err = tap.Open("tap0")
+		return err
+	}); err != nil {
+		t.Fatalf("tap.Open: %v", err)
+	}
+	defer l.Close()
+	// The profile's buffers; the window scale follows from the larger of
+	// tcp_rmem[2] and the (global) rmem_max.
+	ns.Sysctl("net.ipv4.tcp_rmem", "4096 540000 15728640")
+	ns.IP("addr", "add", "10.77.8.1/24", "dev", "tap0")
+	ns.IP("link", "set", "tap0", "up")
+	ns.IP("neigh", "add", "10.77.8.2", "lladdr", "02:00:00:00:00:02", "dev", "tap0")
+	go ns.Do(func() error {
+		c, err := net.DialTimeout("tcp", "10.77.8.2:80", 2*time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return nil
+	})
+	var ksyn wire.TCP
+	bufs := make([]*link.Buf, 16)
+	for deadline := time.Now().Add(3 * time.Second); ksyn == nil && time.Now().Before(deadline); {
+		n := l.Recv(bufs)
+		for _, b := range bufs[:n] {
+			if ksyn == nil {
+				if e, err := wire.ParseEthernet(b.Bytes()); err == nil && e.EtherType() == wire.EtherTypeIPv4 {
+					if ip, err := wire.ParseIPv4(e.Payload()); err == nil && ip.Protocol() == wire.ProtoTCP {
+						if th, err := wire.ParseTCP(ip.Payload()); err == nil && th.Flags() == wire.TCPFlagSYN {
+							ksyn = append(wire.TCP(nil), th...)
+						}
+					}
+				}
+			}
+			b.Free()
+		}
+		if n == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if ksyn == nil {
+		t.Fatal("the kernel's SYN never arrived on the TAP device")
+	}
+	var mine synRecorder
+	tuple := tcp.Tuple{Local: netip.MustParseAddrPort("10.77.8.1:40000"), Remote: netip.MustParseAddrPort("10.77.8.2:80")}
+	if _, err := tcp.Dial(0, tcp.Linux(), tuple, 1, &mine); err != nil {
+		t.Fatal(err)
+	}
+	kopts := ksyn.Options()
+	t.Logf("kernel SYN: win %d options % x", ksyn.Window(), kopts)
+	t.Logf("engine SYN: win %d options % x", mine.h.Window, mine.opts)
+	if ksyn.Window() != mine.h.Window {
+		t.Errorf("SYN window: kernel %d, engine %d", ksyn.Window(), mine.h.Window)
+	}
+	if len(kopts) != len(mine.opts) {
+		t.Fatalf("option lengths differ: kernel %d, engine %d", len(kopts), len(mine.opts))
+	}
+	for i := range kopts {
+		if i >= 8 && i < 12 {
+			continue // TSval
+		}
+		if kopts[i] != mine.opts[i] {
+			t.Errorf("option byte %d: kernel %#02x, engine %#02x", i, kopts[i], mine.opts[i])
+		}
 	}
 }

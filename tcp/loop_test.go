@@ -138,8 +138,8 @@ func TestLoopbackTransfer(t *testing.T) {
 			case "seq-wrap":
 				w.wrap = true
 			case "blackout":
-				w.rng, size = 83, 2<<20
-				w.blackFrom, w.blackTo = 83*time.Millisecond, 30083*time.Millisecond
+				w.rng, size = 140, 2<<20
+				w.blackFrom, w.blackTo = 140*time.Millisecond, 30140*time.Millisecond
 			}
 			loopback(t, w, cfg, size)
 		})

@@ -135,7 +135,7 @@ func (c *Conn) sendSYN(now time.Duration, out Output, ack bool) {
 		}
 	}
 	// The window in a SYN is never scaled (RFC 7323 §2.2).
-	h.Window = uint16(min(c.rcvSsthresh, 65535, uint32(c.cfg.RcvBuf)))
+	h.Window = uint16(min(c.rcvSsthresh, 65535))
 	c.rcvWnd = uint32(h.Window)
 	c.rcvWup = c.rcvNxt
 	if c.sndMax == c.iss {
@@ -160,7 +160,7 @@ func (c *Conn) sendRST(now time.Duration, out Output) {
 // selectWindow computes the window to advertise, records it, and returns
 // the scaled 16-bit value. The right edge never moves left (RFC 9293
 // §3.8.6.2.2 and Linux), and it moves right only by at least
-// min(RcvBuf/2, MSS) (receiver SWS avoidance).
+// min(space/2, MSS) (receiver SWS avoidance), the space being RcvBuf/2.
 func (c *Conn) selectWindow() uint16 {
 	wnd := c.newWindow()
 	if wnd == 0 && c.rcvWnd != 0 {
@@ -182,20 +182,21 @@ func (c *Conn) selectWindow() uint16 {
 // newWindow is the window (bytes, a multiple of the scale unit) we would
 // advertise now, without recording it.
 func (c *Conn) newWindow() uint32 {
-	free := c.cfg.RcvBuf - c.rcvQ.n - c.ooo.Len()
+	space := c.cfg.winSpace()
+	free := space - c.rcvQ.n - c.ooo.Len()
 	if free < 0 {
 		free = 0
 	}
 	wnd := min(uint32(free), c.rcvSsthresh)
 	cur := c.curWindow()
 	mss := uint32(c.rcvMSS)
-	if wnd < mss && uint32(free) < uint32(c.cfg.RcvBuf/2) {
+	if wnd < mss && free < space/2 {
 		wnd = 0 // Linux: no window smaller than a segment while filling up
 	}
 	unit := uint32(1) << c.rcvWscale
 	// Never shrink: at least the old right edge, rounded up to the unit.
 	keep := (cur + unit - 1) &^ (unit - 1)
-	if wnd <= cur || wnd-cur < min(uint32(c.cfg.RcvBuf/2), mss) {
+	if wnd <= cur || wnd-cur < min(uint32(space/2), mss) {
 		return keep
 	}
 	return max(wnd&^(unit-1), keep)

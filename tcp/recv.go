@@ -81,7 +81,7 @@ func (c *Conn) processText(now time.Duration, seq seqnum.Value, data []byte, buf
 	}
 	// Data inside the advertised window is always taken: the window was
 	// a promise (it never shrinks) and already bounds the queue to about
-	// RcvBuf (plus less than one window-scale unit of rounding). Only a
+	// RcvBuf/2 (plus less than one window-scale unit of rounding). Only a
 	// queue far beyond that means something is wrong; drop then.
 	if c.rcvQ.n+len(data) > 2*c.cfg.RcvBuf+65535 {
 		c.cnt.TCPRcvQDrop++
@@ -205,10 +205,10 @@ func (c *Conn) scheduleAck() {
 // growWindow raises the window clamp as data flows (Linux tcp_grow_window:
 // two segments per segment received, up to the buffer).
 func (c *Conn) growWindow(n int) {
-	if n < 128 || c.rcvSsthresh >= uint32(c.cfg.RcvBuf) {
+	if n < 128 || c.rcvSsthresh >= uint32(c.cfg.winSpace()) {
 		return
 	}
-	c.rcvSsthresh = min(c.rcvSsthresh+uint32(2*c.advMSS), uint32(c.cfg.RcvBuf))
+	c.rcvSsthresh = min(c.rcvSsthresh+uint32(2*c.advMSS), uint32(c.cfg.winSpace()))
 }
 
 // delAckTimeout is when an owed ACK must go out: ato, at least DelAckMin,
@@ -242,7 +242,7 @@ func (c *Conn) Buffered() int { return c.rcvQ.n }
 
 // Read copies received data into p (RFC 9293 §3.10.3, RECEIVE call),
 // freeing each frame buffer once it is consumed. When the window has
-// opened enough (receiver SWS avoidance: by at least min(RcvBuf/2, MSS)
+// opened enough (receiver SWS avoidance: by at least min(space/2, MSS)
 // and to at least twice what the peer last saw), a window update is sent.
 // It returns io.EOF after the peer's FIN once all data is read,
 // ErrWouldBlock when nothing is queued yet.
@@ -326,11 +326,12 @@ func (c *Conn) afterRead(now time.Duration, out Output) {
 		return
 	}
 	cur := c.curWindow()
-	if 2*cur > uint32(c.cfg.RcvBuf) {
+	space := c.cfg.winSpace()
+	if 2*cur > uint32(space) {
 		return
 	}
 	nw := c.newWindow()
-	if nw > 0 && nw >= 2*cur && nw-cur >= uint32(min(c.cfg.RcvBuf/2, c.rcvMSS)) {
+	if nw > 0 && nw >= 2*cur && nw-cur >= uint32(min(space/2, c.rcvMSS)) {
 		if cur == 0 {
 			c.cnt.TCPFromZeroWindowAdv++
 		}

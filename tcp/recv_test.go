@@ -87,8 +87,7 @@ func TestOutOfOrderSACK(t *testing.T) {
 // closed window triggers a window update; the right edge never moves left.
 func TestZeroWindowAndUpdate(t *testing.T) {
 	cfg := testConfig()
-	cfg.RcvBuf = 4096
-	cfg.InitRcvWnd = 4096
+	cfg.RcvBuf = 8192 // half of it is window
 	cfg.MSS = 1024
 	h := newHarness(t, cfg)
 	h.dial()
@@ -286,11 +285,11 @@ func TestOutOfOrderFINAndWindowClip(t *testing.T) {
 
 	h = newHarness(t, testConfig())
 	h.established("")
-	// The window is 64240: a segment running past it is trimmed at the
+	// The window is 65535: a segment running past it is trimmed at the
 	// right edge and its FIN dropped.
-	h.in("ESTABLISHED <-- <SEQ=64500><ACK=101><CTL=FIN,ACK><LEN=100>")
+	h.in("ESTABLISHED <-- <SEQ=65800><ACK=101><CTL=FIN,ACK><LEN=100>")
 	h.out("<SEQ=101><ACK=301><CTL=ACK>")
-	if h.c.Info().OOOQueued != 64541-64500 {
+	if h.c.Info().OOOQueued != 65836-65800 {
 		t.Fatalf("held %d bytes beyond the hole", h.c.Info().OOOQueued)
 	}
 }

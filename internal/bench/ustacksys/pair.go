@@ -101,9 +101,10 @@ func (p *pair) Close() error {
 
 func (p *pair) server() netip.AddrPort { return netip.AddrPortFrom(addrB.Addr(), serverPort) }
 
-// retransNote reports retransmissions during the run: the mem link loses
-// nothing, so any are spurious (timers fired while a shard or the process
-// was not scheduled) and explain outliers in the figures.
+// retransNote reports loss recovery during the run: the mem link loses
+// nothing, so any RTO or tail-loss probe is spurious (an ACK came late
+// because a shard or the process was not scheduled), and it explains
+// outliers in the figures.
 func (p *pair) retransNote() string {
 	var re, to, tlp uint64
 	for _, s := range []*ustack.Stack{p.a, p.b} {
@@ -118,7 +119,7 @@ func (p *pair) retransNote() string {
 	if re == 0 && to == 0 && tlp == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%d segments retransmitted (%d RTO expiries, %d loss probes) on a lossless link, warm-up included", re, to, tlp)
+	return fmt.Sprintf("loss-recovery timers fired on a lossless link (late ACKs): %d RTO expiries, %d tail-loss probes, %d segments retransmitted, warm-up included", to, tlp, re)
 }
 
 func joinNotes(notes ...string) string {

@@ -43,6 +43,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "throughput, 1500-byte MTU and large frames), cps-1 and cps-64 (open, 1-byte")
 		fmt.Fprintln(stderr, "exchange, close, with 1 and 64 concurrent clients). CPU time and allocations are")
 		fmt.Fprintln(stderr, "the whole process's (both ends of every connection) over the measured window.")
+		fmt.Fprintln(stderr, "gVisor runs from its own module: scripts/bench-all.sh runs it beside this command")
+		fmt.Fprintln(stderr, "and merges the rows (see bench/peers/README.md).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

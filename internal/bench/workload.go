@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -217,6 +218,9 @@ func Run(ctx context.Context, systems []System, workloads []Workload, p Params, 
 			if progress != nil {
 				fmt.Fprintf(progress, "bench [%d/%d] %-12s %-9s (%v + %v warm-up)\n", i, total, s.Name(), w.Name, p.Duration, p.Warmup)
 			}
+			// Collect the previous run's garbage now, so that its GC
+			// work is not charged to this system's window.
+			runtime.GC()
 			sw := startStallWatch()
 			r, err := s.Run(ctx, w, p)
 			stall := sw.Stop()

@@ -50,7 +50,11 @@ import (
 // extra methods of *net.TCPConn. Its methods are safe for concurrent use.
 //
 // Like the net package's connections it starts with Nagle's algorithm
-// off (SetNoDelay(true)).
+// off (SetNoDelay(true)). Unlike net.Dialer and net.ListenConfig, which
+// turn keepalive on with a 15 s period, keepalive starts as
+// Config.TCP.KeepAlive says (off by default, as for a Linux socket).
+//
+// The data path: see the comment at the top of tcpconn.go.
 type TCPConn struct {
 	s  *Stack
 	ep *endpoint // shard only (set on the shard before the conn is returned)

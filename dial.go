@@ -84,6 +84,9 @@ func (s *Stack) DialTCPContext(ctx context.Context, network, address string) (*T
 	case err != nil && errors.Is(err, ErrClosed):
 		return fail(nil, errClosed)
 	case err != nil:
+		// ctx ended while the dial task waited: it may still run, so
+		// undo it (tasks run in order, this one after it).
+		c.abandon()
 		return fail(nil, ctxError(err))
 	case derr != nil:
 		return fail(nil, withErrno(derr))
@@ -107,6 +110,9 @@ func (s *Stack) DialTCPContext(ctx context.Context, network, address string) (*T
 func (c *TCPConn) abandon() {
 	_ = c.s.do(context.Background(), func(now time.Duration, tx *shard.TX) {
 		ep := c.ep
+		if ep == nil {
+			return // the dial never started
+		}
 		ep.conn.Abort(now, &ep.l.out)
 		ep.l.touch(ep)
 	})

@@ -435,9 +435,6 @@ func TestTCPSocketOptions(t *testing.T) {
 
 // Steady-state Read and Write allocate nothing.
 func TestTCPReadWriteAllocs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocation counts are slow to settle under -short")
-	}
 	a, b := newPair(t, shard.Adaptive)
 	c, s := connPair(t, a, b)
 	msg := make([]byte, 512)
@@ -558,4 +555,42 @@ func TestTCPDialSynTimeout(t *testing.T) {
 		t.Fatalf("dial whose SYNs go unanswered: %v; want ETIMEDOUT", err)
 	}
 	opErr(t, err, "dial")
+}
+
+// Closing the stack fails every blocked socket call with net.ErrClosed.
+func TestTCPStackCloseUnblocks(t *testing.T) {
+	la, lb := mem.Pair()
+	a, err := ustack.New(ustack.Config{Link: la, Addr: netip.MustParsePrefix("10.0.0.1/24")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ustack.New(ustack.Config{Link: lb, Addr: netip.MustParsePrefix("10.0.0.2/24")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c, _ := connPair(t, a, b)
+	ln, err := a.Listen("tcp", ":80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 3)
+	go func() { _, err := c.Read(make([]byte, 1)); errs <- err }()
+	go func() { _, err := ln.Accept(); errs <- err }()
+	go func() { _, err := a.Dial("tcp", "10.0.0.3:80"); errs <- err }() // ARP never answered
+	time.Sleep(20 * time.Millisecond)
+	a.Close()
+	for range 3 {
+		select {
+		case err := <-errs:
+			if !errors.Is(err, net.ErrClosed) {
+				t.Errorf("blocked call after the stack closed: %v; want net.ErrClosed", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a blocked call did not return after the stack closed")
+		}
+	}
+	if _, err := a.Dial("tcp", "10.0.0.2:80"); !errors.Is(err, ustack.ErrClosed) || !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Dial on a closed stack: %v", err)
+	}
 }

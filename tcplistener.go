@@ -109,10 +109,14 @@ func (s *Stack) needRunning() error {
 		return errors.New("ustack: sockets need a running stack (Config.Manual is set; use the event API)")
 	}
 	if s.isClosed() {
-		return ErrClosed
+		return errStackClosed
 	}
 	return nil
 }
+
+// errStackClosed is a socket call on a closed stack: it matches both
+// ErrClosed and net.ErrClosed.
+var errStackClosed = fmt.Errorf("%w (%w)", ErrClosed, net.ErrClosed)
 
 // freePort picks an unused port from the ephemeral range 32768–60999
 // (shard), starting at a random one.

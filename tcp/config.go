@@ -37,10 +37,11 @@ type Config struct {
 	// SndBuf is the send ring size in bytes (unsent plus unacknowledged
 	// data). Default 262144.
 	SndBuf int
-	// InitRcvWnd caps the window of a SYN and the window before it has
-	// grown (Linux rcv_ssthresh start); a smaller RcvBuf lowers it to
-	// RcvBuf/2 rounded down to whole segments, as Linux does (a 131072-byte
-	// buffer gives the familiar 64240). Default 65535.
+	// InitRcvWnd, when non-zero, caps the initial receive window in bytes
+	// (Linux's initrwnd route metric). Without it the initial window is
+	// RcvBuf/2 rounded down to whole segments, as Linux computes it; the
+	// SYN shows at most 65535 of it (a 131072-byte buffer gives the
+	// familiar 64240), the first ACK all of it. Default 0: no cap.
 	InitRcvWnd int
 
 	// DisableTimestamps turns off RFC 7323 timestamps (Linux tcp_timestamps).
@@ -156,7 +157,6 @@ func Linux() Config {
 		RcvBuf:              540000,
 		RcvBufMax:           15728640,
 		SndBuf:              262144,
-		InitRcvWnd:          65535,
 		PAWSIdle:            24 * 24 * time.Hour,
 		DelAckMin:           40 * time.Millisecond,
 		DelAckMax:           200 * time.Millisecond,
@@ -203,7 +203,6 @@ func (c Config) withDefaults() Config {
 		c.RcvBufMax = c.RcvBuf
 	}
 	setInt(&c.SndBuf, d.SndBuf)
-	setInt(&c.InitRcvWnd, d.InitRcvWnd)
 	setDur(&c.PAWSIdle, d.PAWSIdle)
 	setDur(&c.DelAckMin, d.DelAckMin)
 	setDur(&c.DelAckMax, d.DelAckMax)
@@ -258,7 +257,7 @@ func (c Config) Validate() error {
 		return bad("RcvBufMax", c.RcvBufMax)
 	case c.SndBuf < 2048 || c.SndBuf > 1<<30:
 		return bad("SndBuf", c.SndBuf)
-	case c.InitRcvWnd < 536 || c.InitRcvWnd > 1<<30:
+	case c.InitRcvWnd != 0 && (c.InitRcvWnd < 536 || c.InitRcvWnd > 1<<30):
 		return bad("InitRcvWnd", c.InitRcvWnd)
 	case c.PAWSIdle < 0:
 		return bad("PAWSIdle", c.PAWSIdle)
@@ -321,15 +320,18 @@ func (c Config) resolve() (Config, error) {
 // buffer (Linux tcp_win_from_space with the default scaling ratio).
 func (c *Config) winSpace() int { return c.RcvBuf / 2 }
 
-// initRcvWnd is the window of a SYN and the starting clamp: the space
-// rounded down to whole segments, at most InitRcvWnd and 65535 (Linux
-// tcp_select_initial_window).
+// initRcvWnd is the initial receive window and window clamp: the space
+// rounded down to whole segments, at most InitRcvWnd (Linux
+// tcp_select_initial_window). A SYN shows at most 65535 of it.
 func (c *Config) initRcvWnd(mss int) uint32 {
 	space := c.winSpace()
 	if space > mss {
 		space -= space % mss
 	}
-	return uint32(min(space, c.InitRcvWnd, 65535))
+	if c.InitRcvWnd > 0 {
+		space = min(space, c.InitRcvWnd)
+	}
+	return uint32(space)
 }
 
 // advMSS is the MSS advertised on our SYN for an IPv4 or IPv6 path.

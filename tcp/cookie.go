@@ -10,7 +10,7 @@ import (
 
 // cookieSYNWindow is the window of a cookie SYN,ACK.
 func (l *Listener) cookieSYNWindow() uint16 {
-	return uint16(l.cfg.initRcvWnd(l.cfg.advMSS(false)))
+	return uint16(min(l.cfg.initRcvWnd(l.cfg.advMSS(false)), 65535))
 }
 
 // sendCookie answers a SYN with a stateless SYN,ACK whose ISS is a SYN
@@ -98,7 +98,7 @@ func (l *Listener) cookieACK(now time.Duration, t Tuple, seg *Segment, buf *link
 	}
 	c.setSndMSS()
 	c.rcvMSS = max(min(c.advMSS, c.sndMSS, 536), 88)
-	c.rcvWnd = uint32(l.cookieSYNWindow())
+	c.rcvWnd = c.rcvSsthresh // the whole initial window, as after any SYN,ACK
 	c.sndWnd = uint32(seg.Window) << c.sndWscale
 	c.maxSndWnd = c.sndWnd
 	c.sndWl1, c.sndWl2 = seg.Seq, seg.Ack

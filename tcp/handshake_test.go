@@ -32,7 +32,9 @@ func (h *harness) listen() {
 // the Linux profile's options: the SYN carries mss, sackOK, TS, nop,
 // wscale 8 in Linux's byte layout, and the window is 65535 (what Linux
 // sends with tcp_rmem[1] = 540000; TestSYNMatchesKernel checks it against
-// the kernel), which the first ACK advertises scaled, rounded up: 256<<8.
+// the kernel). The first ACK offers the whole initial window: half the
+// buffer rounded down to whole segments, 268640, rounded up to the scale
+// unit, 1050<<8 (TestHandshakeMatchesKernel checks that too).
 func TestActiveOpenLinuxOptions(t *testing.T) {
 	h := newHarness(t, Linux())
 	h.dial()
@@ -52,7 +54,7 @@ func TestActiveOpenLinuxOptions(t *testing.T) {
 	}
 	h.advance(10 * time.Millisecond)
 	h.in("<SEQ=300><ACK=101><CTL=SYN,ACK><WND=65535><MSS=1400><SACKOK><TS=7000," + itoa(syn.opts.TSVal) + "><WS=7>")
-	ack := h.out("ESTABLISHED --> <SEQ=101><ACK=301><CTL=ACK><WND=256><TS=" + itoa(syn.opts.TSVal+10) + ",7000>")
+	ack := h.out("ESTABLISHED --> <SEQ=101><ACK=301><CTL=ACK><WND=1050><TS=" + itoa(syn.opts.TSVal+10) + ",7000>")
 	n, _ = ack.opts.Encode(b[:])
 	if !bytes.Equal(b[:4], []byte{1, 1, 8, 10}) || n != 12 {
 		t.Fatalf("ACK options % x, want nop,nop,TS", b[:n])

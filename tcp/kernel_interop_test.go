@@ -13,6 +13,7 @@ import (
 	"github.com/ustack/ustack/link"
 	"github.com/ustack/ustack/link/tap"
 	"github.com/ustack/ustack/tcp"
+	"github.com/ustack/ustack/tcp/seqnum"
 	"github.com/ustack/ustack/wire"
 )
 
@@ -232,5 +233,135 @@ func TestSYNMatchesKernel(t *testing.T) {
 		if kopts[i] != mine.opts[i] {
 			t.Errorf("option byte %d: kernel %#02x, engine %#02x", i, kopts[i], mine.opts[i])
 		}
+	}
+}
+
+// frameOut is an Output that wraps each segment in Ethernet and IPv4 and
+// sends it on a link.
+type frameOut struct {
+	l        link.Link
+	src, dst wire.MAC
+	segs     int
+	last     wire.TCPHeader
+}
+
+func (o *frameOut) Send(t *tcp.Tuple, h *wire.TCPHeader, opts *wire.TCPOptions, p1, p2 []byte) {
+	b := o.l.Pool().Get()
+	if b == nil {
+		return
+	}
+	f := b.Extend(14 + 20 + 60 + len(p1) + len(p2))
+	wire.PutEthernet(f, o.dst, o.src, wire.EtherTypeIPv4)
+	n, _ := wire.PutTCP(f[34:], h, opts)
+	n += copy(f[34+n:], p1)
+	n += copy(f[34+n:], p2)
+	wire.TCP(f[34:34+n]).SetChecksum4(t.Local.Addr().As4(), t.Remote.Addr().As4())
+	wire.PutIPv4(f[14:], &wire.IPv4Header{TotalLen: uint16(20 + n), TTL: 64, Protocol: wire.ProtoTCP, DF: true, Src: t.Local.Addr(), Dst: t.Remote.Addr()})
+	b.SetLen(34 + n)
+	o.segs++
+	o.last = *h
+	if o.l.Send([]*link.Buf{b}) == 0 {
+		b.Free()
+	}
+}
+
+// recvTCP reads frames until a TCP segment satisfying ok arrives.
+func recvTCP(t *testing.T, l link.Link, ok func(wire.TCP) bool) (wire.TCP, wire.MAC) {
+	t.Helper()
+	bufs := make([]*link.Buf, 16)
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
+		n := l.Recv(bufs)
+		var got wire.TCP
+		var mac wire.MAC
+		for _, b := range bufs[:n] {
+			if got == nil {
+				if e, err := wire.ParseEthernet(b.Bytes()); err == nil && e.EtherType() == wire.EtherTypeIPv4 {
+					if ip, err := wire.ParseIPv4(e.Payload()); err == nil && ip.Protocol() == wire.ProtoTCP {
+						if th, err := wire.ParseTCP(ip.Payload()); err == nil && ok(th) {
+							got, mac = append(wire.TCP(nil), th...), e.Src()
+						}
+					}
+				}
+			}
+			b.Free()
+		}
+		if got != nil {
+			return got, mac
+		}
+		if n == 0 {
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	t.Fatal("segment never arrived on the TAP device")
+	return nil, wire.MAC{}
+}
+
+func segmentOf(t *testing.T, th wire.TCP) *tcp.Segment {
+	t.Helper()
+	s := &tcp.Segment{Seq: seqnum.Value(th.Seq()), Ack: seqnum.Value(th.Ack()), Flags: th.Flags(), Window: th.Window()}
+	if err := wire.ParseTCPOptions(th.Options(), &s.Opts); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// The handshake against the kernel as client: the engine's listener
+// answers the kernel's SYN, and the kernel's third segment is compared
+// with the one the engine's own client sends for the same SYN,ACK: same
+// window, same option layout.
+func TestHandshakeMatchesKernel(t *testing.T) {
+	netns.Require(t, "ip")
+	ns := netns.New(t).NS()
+	var l *tap.Link
+	if err := ns.Do(func() (err error) { l, err = tap.Open("tap0"); return err }); err != nil {
+		t.Fatalf("tap.Open: %v", err)
+	}
+	defer l.Close()
+	ns.Sysctl("net.ipv4.tcp_rmem", "4096 540000 15728640")
+	ns.IP("addr", "add", "10.77.7.1/24", "dev", "tap0")
+	ns.IP("link", "set", "tap0", "up")
+	ns.IP("neigh", "add", "10.77.7.2", "lladdr", "02:00:00:00:00:02", "dev", "tap0")
+	done := make(chan struct{})
+	defer close(done)
+	go ns.Do(func() error {
+		c, err := net.DialTimeout("tcp", "10.77.7.2:80", 3*time.Second)
+		if err == nil {
+			<-done
+			c.Close()
+		}
+		return nil
+	})
+	ksyn, kmac := recvTCP(t, l, func(th wire.TCP) bool { return th.Flags() == wire.TCPFlagSYN })
+	server := tcp.Tuple{Local: netip.MustParseAddrPort("10.77.7.2:80"), Remote: netip.AddrPortFrom(netip.MustParseAddr("10.77.7.1"), ksyn.SrcPort())}
+	out := &frameOut{l: l, src: wire.MAC{2, 0, 0, 0, 0, 2}, dst: kmac}
+	ln, err := tcp.NewListener(tcp.Linux(), server.Local, tcp.NewSecrets([16]byte{5}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Input(0, server.Local, server.Remote, segmentOf(t, ksyn), nil, out)
+	if out.segs != 1 {
+		t.Fatal("the listener did not answer")
+	}
+	synack := out.last
+	kack, _ := recvTCP(t, l, func(th wire.TCP) bool { return th.Flags() == wire.TCPFlagACK })
+
+	// The engine as the client, given the same SYN,ACK.
+	var mine synRecorder
+	client := tcp.Tuple{Local: server.Remote, Remote: server.Local}
+	c, err := tcp.Dial(0, tcp.Linux(), client, seqnum.Value(ksyn.Seq()), &mine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine.done = false
+	sa := &tcp.Segment{Seq: seqnum.Value(synack.Seq), Ack: seqnum.Value(synack.Ack), Flags: synack.Flags, Window: synack.Window}
+	sa.Opts = wire.TCPOptions{HasMSS: true, MSS: 1460, SACKPermitted: true, HasTS: true, TSVal: 1, TSEcr: 1, HasWScale: true, WScale: 8}
+	c.Input(time.Millisecond, sa, nil, &mine)
+	t.Logf("kernel ACK: win %d options % x", kack.Window(), kack.Options())
+	t.Logf("engine ACK: win %d options % x", mine.h.Window, mine.opts)
+	if kack.Window() != mine.h.Window {
+		t.Errorf("third segment window: kernel %d, engine %d", kack.Window(), mine.h.Window)
+	}
+	if ko := kack.Options(); len(ko) != len(mine.opts) || len(ko) < 4 || !bytes.Equal(ko[:4], mine.opts[:4]) {
+		t.Errorf("third segment options: kernel % x, engine % x", ko, mine.opts)
 	}
 }

@@ -118,7 +118,8 @@ func TestLoopbackTransfer(t *testing.T) {
 		// Both directions cut for 30 s mid-transfer: both senders back
 		// off and go back to SND.UNA at once; their ACKs must still be
 		// acceptable to each other (they carry SND.MAX, not the pulled-
-		// back SND.NXT: with SND.NXT this exact case deadlocked).
+		// back SND.NXT; this case was picked when it deadlocked that way,
+		// and TestAckSequenceAfterRTO pins the rule itself).
 		{"blackout", 0.01, nil},
 		{"loss2pct-4MiB", 0.02, nil},
 		{"seq-wrap", 0.02, nil},

@@ -136,7 +136,10 @@ func (c *Conn) sendSYN(now time.Duration, out Output, ack bool) {
 	}
 	// The window in a SYN is never scaled (RFC 7323 §2.2).
 	h.Window = uint16(min(c.rcvSsthresh, 65535))
-	c.rcvWnd = uint32(h.Window)
+	// Internally the whole initial window counts as offered, though the
+	// unscaled SYN field shows at most 65535 of it (Linux rcv_wnd): the
+	// first ACK then advertises all of it.
+	c.rcvWnd = c.rcvSsthresh
 	c.rcvWup = c.rcvNxt
 	if c.sndMax == c.iss {
 		c.sndNxt, c.sndMax = c.iss.Add(1), c.iss.Add(1)
@@ -166,16 +169,20 @@ func (c *Conn) selectWindow() uint16 {
 	if wnd == 0 && c.rcvWnd != 0 {
 		c.cnt.TCPToZeroWindowAdv++
 	}
-	c.rcvWnd = wnd
 	c.rcvWup = c.rcvNxt
 	if c.state == SynSent {
 		// Not synchronized: the window is not scaled yet.
+		c.rcvWnd = wnd
 		return uint16(min(wnd, 65535))
 	}
 	w := wnd >> c.rcvWscale
 	if w > 65535 {
+		// The field cannot say more (without window scaling, 65535):
+		// what is offered is what it says (Linux clamps rcv_wnd too).
 		w = 65535
+		wnd = w << c.rcvWscale
 	}
+	c.rcvWnd = wnd
 	return uint16(w)
 }
 

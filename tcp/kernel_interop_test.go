@@ -365,3 +365,75 @@ func TestHandshakeMatchesKernel(t *testing.T) {
 		t.Errorf("third segment options: kernel % x, engine % x", ko, mine.opts)
 	}
 }
+
+// The kernel as server: the engine's SYN goes to a kernel listener, and the
+// kernel's SYN,ACK is compared with the engine listener's answer to the
+// same SYN: same window, same options in the same layout.
+func TestSynAckMatchesKernel(t *testing.T) {
+	netns.Require(t, "ip")
+	ns := netns.New(t).NS()
+	var l *tap.Link
+	if err := ns.Do(func() (err error) { l, err = tap.Open("tap0"); return err }); err != nil {
+		t.Fatalf("tap.Open: %v", err)
+	}
+	defer l.Close()
+	ns.Sysctl("net.ipv4.tcp_rmem", "4096 540000 15728640")
+	ns.IP("addr", "add", "10.77.6.1/24", "dev", "tap0")
+	ns.IP("link", "set", "tap0", "up")
+	ns.IP("neigh", "add", "10.77.6.2", "lladdr", "02:00:00:00:00:02", "dev", "tap0")
+	var kl net.Listener
+	if err := ns.Do(func() (err error) { kl, err = net.Listen("tcp", "10.77.6.1:7000"); return }); err != nil {
+		t.Fatal(err)
+	}
+	defer kl.Close()
+	// The kernel's MAC, from its interface in the namespace.
+	var kmac wire.MAC
+	if err := ns.Do(func() error {
+		ifc, err := net.InterfaceByName("tap0")
+		if err == nil {
+			copy(kmac[:], ifc.HardwareAddr)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	client := tcp.Tuple{Local: netip.MustParseAddrPort("10.77.6.2:40000"), Remote: netip.MustParseAddrPort("10.77.6.1:7000")}
+	out := &frameOut{l: l, src: wire.MAC{2, 0, 0, 0, 0, 2}, dst: kmac}
+	var syn synRecorder
+	if _, err := tcp.Dial(0, tcp.Linux(), client, 1000, &syn); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tcp.Dial(0, tcp.Linux(), client, 1000, out); err != nil { // the same SYN, onto the wire
+		t.Fatal(err)
+	}
+	ksa, _ := recvTCP(t, l, func(th wire.TCP) bool { return th.Flags() == wire.TCPFlagSYN|wire.TCPFlagACK })
+
+	// The engine's listener answers the same SYN.
+	var mine synRecorder
+	ln, err := tcp.NewListener(tcp.Linux(), client.Remote, tcp.NewSecrets([16]byte{6}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg := &tcp.Segment{Seq: 1000, Flags: wire.TCPFlagSYN, Window: syn.h.Window}
+	if err := wire.ParseTCPOptions(syn.opts, &seg.Opts); err != nil {
+		t.Fatal(err)
+	}
+	ln.Input(0, client.Remote, client.Local, seg, nil, &mine)
+	ko := ksa.Options()
+	t.Logf("kernel SYN,ACK: win %d options % x", ksa.Window(), ko)
+	t.Logf("engine SYN,ACK: win %d options % x", mine.h.Window, mine.opts)
+	if ksa.Window() != mine.h.Window {
+		t.Errorf("SYN,ACK window: kernel %d, engine %d", ksa.Window(), mine.h.Window)
+	}
+	if len(ko) != len(mine.opts) {
+		t.Fatalf("option lengths differ")
+	}
+	for i := range ko {
+		if i >= 8 && i < 16 {
+			continue // TSval, TSecr
+		}
+		if ko[i] != mine.opts[i] {
+			t.Errorf("option byte %d: kernel %#02x, engine %#02x", i, ko[i], mine.opts[i])
+		}
+	}
+}

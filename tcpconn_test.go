@@ -493,14 +493,10 @@ func TestTCPAcceptBacklog(t *testing.T) {
 			errs <- err
 		}()
 	}
-	time.Sleep(100 * time.Millisecond)
-	st, err := b.TCPStats()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Counters.ListenOverflows == 0 {
-		t.Errorf("%d handshakes and a backlog of 2, but no ListenOverflows", n)
-	}
+	waitFor(t, "a listen overflow", func() bool {
+		st, err := b.TCPStats()
+		return err == nil && st.Counters.ListenOverflows > 0
+	})
 	for i := range n {
 		ln.SetDeadline(time.Now().Add(5 * time.Second))
 		c, err := ln.AcceptTCP()
@@ -549,7 +545,10 @@ func TestTCPDialSynTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer first.Close()
-	time.Sleep(20 * time.Millisecond) // its handshake fills the queue
+	waitFor(t, "the first connection on the accept queue", func() bool {
+		st, err := b.TCPStats()
+		return err == nil && st.Counters.PassiveOpens > 0
+	})
 	_, err = a.Dial("tcp", "10.0.0.2:7")
 	if !errors.Is(err, syscall.ETIMEDOUT) || !errors.Is(err, tcp.ErrTimeout) {
 		t.Fatalf("dial whose SYNs go unanswered: %v; want ETIMEDOUT", err)
@@ -593,4 +592,15 @@ func TestTCPStackCloseUnblocks(t *testing.T) {
 	if _, err := a.Dial("tcp", "10.0.0.2:80"); !errors.Is(err, ustack.ErrClosed) || !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Dial on a closed stack: %v", err)
 	}
+}
+
+// waitFor polls cond every millisecond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
 }

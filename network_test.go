@@ -3,14 +3,17 @@ package ustack_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ustack/ustack"
+	"github.com/ustack/ustack/link/mem"
 	"github.com/ustack/ustack/shard"
 )
 
@@ -116,4 +119,39 @@ func testNetworkParity(t *testing.T, srv, cli ustack.Network, listen, host strin
 func isDNSError(err error) bool {
 	var de *net.DNSError
 	return errors.As(err, &de)
+}
+
+// A server and a client on two stacks joined by an in-memory link, with
+// nothing but the net.Listener / net.Conn API.
+func ExampleStack_Listen() {
+	la, lb := mem.Pair()
+	server, _ := ustack.New(ustack.Config{Link: lb, Addr: netip.MustParsePrefix("10.0.0.2/24")})
+	defer server.Close()
+	client, _ := ustack.New(ustack.Config{Link: la, Addr: netip.MustParsePrefix("10.0.0.1/24")})
+	defer client.Close()
+
+	ln, err := server.Listen("tcp", ":7")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		io.Copy(c, c) // echo until the client half-closes
+		c.Close()
+	}()
+
+	c, err := client.Dial("tcp", "10.0.0.2:7")
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	c.Write([]byte("hello over ustack"))
+	c.(*ustack.TCPConn).CloseWrite()
+	reply, _ := io.ReadAll(c)
+	fmt.Println(string(reply))
+	// Output: hello over ustack
 }

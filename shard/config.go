@@ -51,9 +51,19 @@ type Config struct {
 	// Tick is the timer wheel's resolution. Default 1ms, at least 1µs.
 	Tick time.Duration
 	// TxRetries is how many times (once per following iteration) a refused
-	// TX remainder is retried without any progress before it is freed and
-	// counted as dropped. Default 8.
+	// TX remainder is retried without any progress before it may be freed
+	// and counted as dropped; TxHoldTime must also have passed. Default 8.
 	TxRetries int
+	// TxHoldTime is how long refused TX frames are held without progress
+	// before they are dropped. A peer that is merely slow (a descheduled
+	// shard on the other end of link/mem, a busy NIC ring) must not cost
+	// frames; only a link that stays stuck does. Default 100ms.
+	TxHoldTime time.Duration
+	// TxQueueLen bounds the frames waiting for the link, like a qdisc's
+	// txqueuelen: beyond it new frames are dropped. Frames go to the link
+	// every Burst frames and at the end of each iteration. Default 1024,
+	// at least Burst.
+	TxQueueLen int
 	// TxRetryDelay is how soon a shard with refused TX frames wants to run
 	// again: Step returns at most now+TxRetryDelay and Run parks no longer
 	// than that. Default 10µs.
@@ -71,6 +81,8 @@ const (
 	DefaultInboxSize    = 1024
 	DefaultTxRetries    = 8
 	DefaultTxRetryDelay = 10 * time.Microsecond
+	DefaultTxHoldTime   = 100 * time.Millisecond
+	DefaultTxQueueLen   = 1024
 	DefaultPollInterval = 100 * time.Microsecond
 )
 
@@ -100,6 +112,10 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("Tick %v below 1µs", c.Tick)
 	case c.TxRetries < 0:
 		return bad("TxRetries %d negative", c.TxRetries)
+	case c.TxHoldTime < 0:
+		return bad("TxHoldTime %v negative", c.TxHoldTime)
+	case c.TxQueueLen < 0:
+		return bad("TxQueueLen %d negative", c.TxQueueLen)
 	case c.TxRetryDelay < 0:
 		return bad("TxRetryDelay %v negative", c.TxRetryDelay)
 	case c.PollInterval < 0:
@@ -110,6 +126,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Burst == 0 {
 		c.Burst = DefaultBurst
+	}
+	if c.TxQueueLen != 0 && c.TxQueueLen < c.Burst {
+		return bad("TxQueueLen %d below Burst %d", c.TxQueueLen, c.Burst)
 	}
 	if c.SpinTime == 0 {
 		c.SpinTime = DefaultSpinTime
@@ -122,6 +141,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.TxRetries == 0 {
 		c.TxRetries = DefaultTxRetries
+	}
+	if c.TxHoldTime == 0 {
+		c.TxHoldTime = DefaultTxHoldTime
+	}
+	if c.TxQueueLen == 0 {
+		c.TxQueueLen = max(DefaultTxQueueLen, c.Burst)
 	}
 	if c.TxRetryDelay == 0 {
 		c.TxRetryDelay = DefaultTxRetryDelay

@@ -91,7 +91,7 @@ func New(cfg Config) (*Shard, error) {
 	}
 	s.timer.Stop()
 	s.waiter, _ = cfg.Link.(link.Waiter)
-	s.tx.init(cfg.Link, cfg.Burst, cfg.TxRetries)
+	s.tx.init(cfg.Link, cfg.Burst, cfg.TxQueueLen, cfg.TxRetries, cfg.TxHoldTime)
 	s.in.init(cfg.InboxSize)
 	return s, nil
 }
@@ -203,7 +203,7 @@ func (s *Shard) iterate(now time.Duration) bool {
 	}
 	fired := s.wheel.Advance(now, tx)
 	s.h.EndBurst(now, tx)
-	tx.endIteration()
+	tx.endIteration(now)
 	s.more = n == len(s.rx) || (tasks == s.cfg.InboxSize && s.in.ready())
 
 	s.iters++

@@ -188,7 +188,7 @@ func TestTXRefusalRetried(t *testing.T) {
 
 func TestTXRefusalBoundedDrop(t *testing.T) {
 	l := newFakeLink(64)
-	s := newTestShard(t, l, &echo{l: l}, Config{Burst: 8, TxRetries: 3})
+	s := newTestShard(t, l, &echo{l: l}, Config{Burst: 8, TxRetries: 3, TxHoldTime: 2 * time.Millisecond})
 	l.setAccept(0)
 	for i := range 5 {
 		l.inject(l.frame(byte(i)))
@@ -213,9 +213,35 @@ func TestTXRefusalBoundedDrop(t *testing.T) {
 	}
 }
 
+// A link that refuses for many quick iterations but less than TxHoldTime
+// (a slow peer) loses nothing; the frames go out when it accepts again.
+func TestTXHeldWhileSlow(t *testing.T) {
+	l := newFakeLink(64)
+	s := newTestShard(t, l, &echo{l: l}, Config{Burst: 8, TxRetries: 3})
+	l.setAccept(0)
+	for i := range 5 {
+		l.inject(l.frame(byte(i)))
+	}
+	for i := range 50 { // 50 attempts within 50µs: far more than TxRetries
+		s.Step(time.Duration(i) * time.Microsecond)
+	}
+	if d := s.Stats().TxDrops; d != 0 {
+		t.Fatalf("%d frames dropped while the link was only slow", d)
+	}
+	l.setAccept(-1)
+	s.Step(time.Millisecond)
+	if got := l.sentTags(); string(got) != "\x00\x01\x02\x03\x04" {
+		t.Errorf("sent %v, want 0..4 in order", got)
+	}
+	// A queue deeper than a burst holds more than Burst frames.
+	if s.Config().TxQueueLen != DefaultTxQueueLen {
+		t.Errorf("TxQueueLen default %d, want %d", s.Config().TxQueueLen, DefaultTxQueueLen)
+	}
+}
+
 func TestTXBatchFullDrops(t *testing.T) {
 	l := newFakeLink(64)
-	s := newTestShard(t, l, &echo{l: l}, Config{Burst: 4})
+	s := newTestShard(t, l, &echo{l: l}, Config{Burst: 4, TxQueueLen: 4})
 	l.setAccept(0)
 	for i := range 4 {
 		l.inject(l.frame(byte(i)))

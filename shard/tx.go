@@ -1,33 +1,46 @@
 package shard
 
-import "github.com/ustack/ustack/link"
+import (
+	"time"
 
-// TX is a shard's transmit batch. Frames queued with Send go to the link
-// in one Link.Send call at the end of the loop iteration, or earlier when
-// the batch fills. Frames the link refuses stay queued, in order, and are
-// retried at the end of following iterations; after Config.TxRetries
-// consecutive attempts that make no progress they are freed and counted as
-// drops. A TX belongs to its shard's goroutine.
+	"github.com/ustack/ustack/link"
+)
+
+// TX is a shard's transmit queue. Frames queued with Send go to the link
+// in one Link.Send call at the end of the loop iteration, or earlier each
+// time a burst's worth is queued. Frames the link refuses stay queued, in
+// order, up to Config.TxQueueLen (beyond it new frames are dropped, as a
+// full qdisc drops), and are retried at the end of following iterations;
+// only after Config.TxRetries consecutive attempts without progress that
+// also span Config.TxHoldTime are they freed and counted as drops, so a
+// peer that is slow for a while costs no frames. A TX belongs to its
+// shard's goroutine.
 type TX struct {
 	link    link.Link
 	pool    *link.Pool
-	q       []*link.Buf // queued frames; len(q) <= cap(q) == batch size
+	q       []*link.Buf // queued frames; len(q) <= cap(q) == TxQueueLen
+	batch   int         // flush early once this many are queued
 	retries int         // consecutive flushes that sent nothing
 	limit   int
+	hold    time.Duration
+	stuck   time.Duration // when the current run of no progress began
 
 	sent, retried, dropped uint64
 }
 
-func (t *TX) init(l link.Link, batch, retries int) {
+func (t *TX) init(l link.Link, batch, queueLen, retries int, hold time.Duration) {
 	t.link = l
 	t.pool = l.Pool()
-	t.q = make([]*link.Buf, 0, batch)
+	t.q = make([]*link.Buf, 0, queueLen)
+	t.batch = batch
 	t.limit = retries
+	t.hold = hold
 }
 
-// Send queues b for transmission; TX owns b from now on. When the batch is
-// full it is flushed first; if the link still refuses, b is freed and
-// counted as a drop. A nil b is ignored.
+// Send queues b for transmission; TX owns b from now on. A burst's worth
+// of queued frames is handed to the link at once. When the queue is full
+// and the link still refuses, b is freed and counted as a drop. A nil b is
+// ignored.
 func (t *TX) Send(b *link.Buf) {
 	if b == nil {
 		return
@@ -41,6 +54,9 @@ func (t *TX) Send(b *link.Buf) {
 		}
 	}
 	t.q = append(t.q, b)
+	if len(t.q)%t.batch == 0 && t.retries == 0 {
+		t.flush()
+	}
 }
 
 // Pool is the pool frames for Send should come from (the link's).
@@ -76,10 +92,13 @@ func (t *TX) flush() {
 	t.retries++
 }
 
-// endIteration flushes and applies the retry bound.
-func (t *TX) endIteration() {
+// endIteration flushes and applies the retry bound at time now.
+func (t *TX) endIteration(now time.Duration) {
 	t.flush()
-	if len(t.q) > 0 && t.retries > t.limit {
+	if t.retries == 1 {
+		t.stuck = now
+	}
+	if len(t.q) > 0 && t.retries > t.limit && now-t.stuck >= t.hold {
 		for i, b := range t.q {
 			b.Free()
 			t.q[i] = nil

@@ -139,6 +139,11 @@ type Config struct {
 	// (Linux tcp_syncookies = 1 sends cookies only on overflow).
 	DisableSynCookies bool
 
+	// OOWACKInterval rate-limits the ACKs sent in answer to empty
+	// out-of-window (or PAWS-failing) segments, per connection (Linux
+	// tcp_invalid_ratelimit, 500 ms). Data segments are always answered.
+	OOWACKInterval time.Duration
+
 	// ChallengeACKLimit is the most RFC 5961 challenge ACKs sent per second
 	// through one ChallengeACKLimiter. Default 1000.
 	ChallengeACKLimit int
@@ -180,6 +185,7 @@ func Linux() Config {
 		FinTimeout:          60 * time.Second,
 		Backlog:             4096,
 		ChallengeACKLimit:   1000,
+		OOWACKInterval:      500 * time.Millisecond,
 	}
 }
 
@@ -234,6 +240,7 @@ func (c Config) withDefaults() Config {
 		c.SynQueue = c.Backlog
 	}
 	setInt(&c.ChallengeACKLimit, d.ChallengeACKLimit)
+	setDur(&c.OOWACKInterval, d.OOWACKInterval)
 	return c
 }
 
@@ -295,6 +302,8 @@ func (c Config) Validate() error {
 		return bad("Backlog/SynQueue", c.Backlog)
 	case c.CongestionControl != "cubic" && c.CongestionControl != "newreno" && c.CongestionControl != "reno":
 		return bad("CongestionControl", c.CongestionControl)
+	case c.OOWACKInterval < 0:
+		return bad("OOWACKInterval", c.OOWACKInterval)
 	case c.ChallengeACKLimit < 1:
 		return bad("ChallengeACKLimit", c.ChallengeACKLimit)
 	}

@@ -95,6 +95,8 @@ type Conn struct {
 	ackPending  bool // an ACK is owed (delayed-ACK timer armed)
 	quickAcks   int
 	pingpong    bool // interactive: delay ACKs to ride on replies (Linux)
+	oowAckSent  bool // lastOOWAck is valid
+	lastOOWAck  time.Duration
 	ato         time.Duration
 	lastDataRcv time.Duration
 

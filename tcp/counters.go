@@ -58,6 +58,7 @@ type Counters struct {
 	TCPWinProbe            uint64 // zero-window probes sent
 	TCPSynRetrans          uint64 // SYN and SYN-ACK retransmissions
 	TCPOrigDataSent        uint64 // segments with new data sent
+	TCPACKSkippedSeq       uint64 // out-of-window ACKs suppressed by OOWACKInterval
 	TCPACKSkippedChallenge uint64 // challenge ACKs suppressed by the rate limit
 	TCPTimeWaitReuse       uint64 // TIME-WAIT connections replaced by a new SYN (TW_RECYCLED-like)
 	TCPRcvCoalesce         uint64

@@ -136,7 +136,7 @@ func (c *Conn) inputSynchronized(now time.Duration, seg *Segment, buf *link.Buf,
 	// first, check sequence number — PAWS first (RFC 7323 §5.3 R1).
 	if c.tsOK && seg.Opts.HasTS && !seg.has(flagRST) && c.pawsReject(now, seg) {
 		c.cnt.PAWSEstab++
-		c.ackNow = true
+		c.oowAck(now, seg)
 		return false
 	}
 	ok, dropText := c.acceptable(seg)
@@ -153,7 +153,7 @@ func (c *Conn) inputSynchronized(now time.Duration, seg *Segment, buf *link.Buf,
 		if c.state == TimeWait && seg.has(flagFIN) {
 			c.arm(timerTimeWait, now+c.cfg.TimeWait) // retransmitted FIN
 		}
-		c.ackNow = true // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+		c.oowAck(now, seg) // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
 		return false
 	}
 	// second, check the RST bit (RFC 5961 §3.2)
@@ -283,6 +283,22 @@ func (c *Conn) ackByState(now time.Duration, seg *Segment, out Output) bool {
 		return false
 	}
 	return c.state != Closed
+}
+
+// oowAck answers an unacceptable segment with an ACK. For segments that
+// carry nothing (no data, SYN or FIN), which is what two endpoints that
+// disagree about sequence numbers would bounce between them forever, at
+// most one such ACK goes out per OOWACKInterval (Linux
+// tcp_invalid_ratelimit, counted as TCPACKSkippedSeq).
+func (c *Conn) oowAck(now time.Duration, seg *Segment) {
+	if seg.segLen() == 0 {
+		if c.oowAckSent && now-c.lastOOWAck < c.cfg.OOWACKInterval {
+			c.cnt.TCPACKSkippedSeq++
+			return
+		}
+		c.oowAckSent, c.lastOOWAck = true, now
+	}
+	c.ackNow = true
 }
 
 // readShutAbort: data arriving after the application closed the

@@ -174,3 +174,23 @@ func TestListenBacklogOverflow(t *testing.T) {
 	h.out("@1s <SEQ=300><ACK=101><CTL=SYN,ACK>")
 	h.out("@3s <SEQ=300><ACK=101><CTL=SYN,ACK>")
 }
+
+// Empty out-of-window segments are answered at most once per 500 ms
+// (Linux tcp_invalid_ratelimit), so two confused endpoints cannot trade
+// ACKs forever; data segments are always answered.
+func TestOutOfWindowACKRateLimit(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.established("")
+	h.in("<SEQ=200000><ACK=101><CTL=ACK>")
+	h.out("<SEQ=101><ACK=301><CTL=ACK>")
+	h.in("<SEQ=200000><ACK=101><CTL=ACK>")
+	h.none()
+	h.in("<SEQ=200000><ACK=101><CTL=ACK><LEN=10>")
+	h.out("<SEQ=101><ACK=301><CTL=ACK>")
+	h.advance(500 * time.Millisecond)
+	h.in("<SEQ=200000><ACK=101><CTL=ACK>")
+	h.out("<SEQ=101><ACK=301><CTL=ACK>")
+	if h.c.cnt.TCPACKSkippedSeq != 1 {
+		t.Fatal(h.c.cnt.TCPACKSkippedSeq)
+	}
+}

@@ -128,3 +128,19 @@ func TestRateLimiter(t *testing.T) {
 		t.Fatalf("after a long idle: %d", n)
 	}
 }
+
+// A payload that does not alias its frame buffer is copied into it.
+func TestPayloadNotAliased(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.established("")
+	b := h.pool.Get()
+	s := &Segment{Seq: 301, Ack: 101, Flags: flagACK, Window: 1000, Payload: []byte("hello")}
+	h.c.Input(h.now, s, b, h.rec)
+	buf := make([]byte, 10)
+	if n, err := h.c.Read(buf, h.now, h.rec); n != 5 || err != nil || string(buf[:5]) != "hello" {
+		t.Fatalf("Read = %d %v %q", n, err, buf[:n])
+	}
+	if h.pool.InUse() != 0 {
+		t.Fatal("buffer not freed")
+	}
+}

@@ -22,11 +22,22 @@ func payloadOffset(buf *link.Buf, p []byte) (int, bool) {
 	return k, true
 }
 
-// trimBuf narrows buf's data window to exactly p (which aliases it).
+// trimBuf narrows buf's data window to exactly p. When p does not alias
+// buf (a caller that copied the payload elsewhere), p is copied into buf
+// if it fits, so that the data is still queued.
 func trimBuf(buf *link.Buf, p []byte) bool {
+	if buf == nil {
+		return false
+	}
 	k, ok := payloadOffset(buf, p)
 	if !ok {
-		return false
+		buf.Reset()
+		d := buf.Extend(len(p))
+		if d == nil {
+			return false
+		}
+		copy(d, p)
+		return true
 	}
 	buf.TrimFront(k)
 	buf.SetLen(len(p))

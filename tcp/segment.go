@@ -24,8 +24,9 @@ type Tuple struct {
 }
 
 // Segment is a received TCP segment, already parsed and checksum-verified by
-// the caller. Payload must alias the data of the *link.Buf passed alongside
-// it (so that in-order data can be queued without a copy).
+// the caller. Payload should alias the data of the *link.Buf passed
+// alongside it, so that in-order data is queued without a copy (otherwise
+// it is copied into that buffer when it fits).
 type Segment struct {
 	Seq, Ack seqnum.Value
 	Flags    wire.TCPFlags

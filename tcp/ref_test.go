@@ -80,40 +80,43 @@ func TestScoreboardAgainstReference(t *testing.T) {
 	}
 }
 
-// The send ring is checked against a plain byte slice.
+// The send ring is checked against a plain byte slice, for a ring that
+// is allocated whole and for one that grows from 16 KiB.
 func TestSendRingAgainstReference(t *testing.T) {
-	r := rand.New(rand.NewSource(4))
-	ring := sendRing{size: 1000}
-	var ref []byte
-	next := byte(0)
-	for op := 0; op < 20000; op++ {
-		switch r.Intn(3) {
-		case 0:
-			p := make([]byte, r.Intn(700))
-			for i := range p {
-				p[i] = next
-				next++
+	for _, size := range []int{1000, 100000} {
+		r := rand.New(rand.NewSource(4))
+		ring := sendRing{size: size}
+		var ref []byte
+		next := byte(0)
+		for op := 0; op < 20000; op++ {
+			switch r.Intn(3) {
+			case 0:
+				p := make([]byte, r.Intn(size*7/10))
+				for i := range p {
+					p[i] = next
+					next++
+				}
+				n := ring.write(p)
+				if want := min(len(p), size-len(ref)); n != want {
+					t.Fatalf("size %d: write %d took %d, want %d", size, len(p), n, want)
+				}
+				next -= byte(len(p) - n)
+				ref = append(ref, p[:n]...)
+			case 1:
+				n := r.Intn(len(ref) + 1)
+				ring.consume(n)
+				ref = ref[n:]
+			case 2:
+				off := r.Intn(len(ref) + 1)
+				n := r.Intn(len(ref) - off + 1)
+				p1, p2 := ring.slices(off, n)
+				if got := append(append([]byte{}, p1...), p2...); !bytes.Equal(got, ref[off:off+n]) {
+					t.Fatalf("size %d: slices(%d,%d) wrong", size, off, n)
+				}
 			}
-			n := ring.write(p)
-			if want := min(len(p), 1000-len(ref)); n != want {
-				t.Fatalf("write %d took %d, want %d", len(p), n, want)
+			if ring.n != len(ref) || len(ring.buf) > size {
+				t.Fatalf("size %d: ring holds %d (cap %d), reference %d", size, ring.n, len(ring.buf), len(ref))
 			}
-			next -= byte(len(p) - n)
-			ref = append(ref, p[:n]...)
-		case 1:
-			n := r.Intn(len(ref) + 1)
-			ring.consume(n)
-			ref = ref[n:]
-		case 2:
-			off := r.Intn(len(ref) + 1)
-			n := r.Intn(len(ref) - off + 1)
-			p1, p2 := ring.slices(off, n)
-			if got := append(append([]byte{}, p1...), p2...); !bytes.Equal(got, ref[off:off+n]) {
-				t.Fatalf("slices(%d,%d) wrong", off, n)
-			}
-		}
-		if ring.n != len(ref) {
-			t.Fatalf("ring holds %d, reference %d", ring.n, len(ref))
 		}
 	}
 }

@@ -6,28 +6,52 @@ import (
 	"github.com/ustack/ustack/tcp/seqnum"
 )
 
+// sendRingMin is the first allocation of a send ring (Linux starts a send
+// buffer at tcp_wmem[1] = 16 KiB and grows it).
+const sendRingMin = 16 << 10
+
 // sendRing is the bounded send buffer: the bytes from SND.UNA's first data
-// byte through the last byte written. Its storage is allocated on the first
-// Write and reused for the life of the connection.
+// byte through the last byte written. Its storage is allocated on the
+// first Write, at most 16 KiB, and doubled while writers fill it, up to
+// size; it is then reused for the life of the connection. Connections that
+// write little never pay for the full SndBuf.
 type sendRing struct {
-	buf   []byte
-	size  int // capacity once allocated
-	start int // index of the first byte
-	n     int // bytes held
+	buf   []byte // len(buf) is the current capacity
+	size  int    // the most it may hold (Config.SndBuf)
+	start int    // index of the first byte
+	n     int    // bytes held
 }
 
 func (r *sendRing) free() int { return r.size - r.n }
 
+// grow makes room for need more bytes (within size), linearizing the
+// contents into a new array.
+func (r *sendRing) grow(need int) {
+	c := max(len(r.buf), min(sendRingMin, r.size))
+	for c < r.n+need && c < r.size {
+		c *= 2
+	}
+	c = min(c, r.size)
+	if c <= len(r.buf) {
+		return
+	}
+	nb := make([]byte, c)
+	p1, p2 := r.slices(0, r.n)
+	copy(nb[copy(nb, p1):], p2)
+	r.buf, r.start = nb, 0
+}
+
 // write appends as much of p as fits and returns the count.
 func (r *sendRing) write(p []byte) int {
-	if r.buf == nil && len(p) > 0 {
-		r.buf = make([]byte, r.size)
-	}
 	n := min(len(p), r.free())
 	if n == 0 {
 		return 0
 	}
-	end := (r.start + r.n) % r.size
+	if r.n+n > len(r.buf) {
+		r.grow(n)
+	}
+	c := len(r.buf)
+	end := (r.start + r.n) % c
 	k := copy(r.buf[end:], p[:n])
 	copy(r.buf, p[k:n])
 	r.n += n
@@ -40,11 +64,12 @@ func (r *sendRing) slices(off, n int) (p1, p2 []byte) {
 	if n <= 0 {
 		return nil, nil
 	}
-	s := (r.start + off) % r.size
-	if s+n <= r.size {
+	c := len(r.buf)
+	s := (r.start + off) % c
+	if s+n <= c {
 		return r.buf[s : s+n], nil
 	}
-	return r.buf[s:], r.buf[:n-(r.size-s)]
+	return r.buf[s:], r.buf[:n-(c-s)]
 }
 
 // consume drops n bytes from the front.
@@ -54,7 +79,7 @@ func (r *sendRing) consume(n int) {
 	if r.n == 0 {
 		r.start = 0
 	} else {
-		r.start = (r.start + n) % r.size
+		r.start = (r.start + n) % len(r.buf)
 	}
 }
 

@@ -39,7 +39,8 @@ package tcp
 //   - Application: Write, Read (or Peek/Consume), CloseWrite, Close,
 //     Abort; TakeEvents returns the pending EventReadable/EventWritable/
 //     EventEstablished/EventClosed/EventError bits once per burst.
-//   - Forget a Conn when State() is Closed.
+//   - Forget a Conn when State() is Closed, after the application's Close
+//     (or Abort), which releases any receive buffers still queued.
 //   - Active open: Dial with an ISS from Secrets.ISN.
 //
 // # Not implemented
@@ -47,9 +48,9 @@ package tcp
 // RACK's time-based loss detection (losses are found by SACK/dupack
 // thresholds with early retransmit, tail loss probes, lost-retransmission
 // detection and the RTO; spurious ones are undone by D-SACK), F-RTO, ECN,
-// TCP Fast Open, MD5 signatures,
-// urgent data (URG is ignored), path MTU discovery, slow start after idle,
-// receive-buffer autotuning, and Linux's truesize-based receive memory
+// TCP Fast Open, MD5 signatures, urgent data (URG is ignored), path MTU
+// discovery, slow start after idle, receive-buffer autotuning, pacing,
+// and Linux's truesize-based receive memory
 // accounting (windows are payload bytes against half the buffer, Linux's
 // default scaling ratio; small in-order segments are coalesced into the
 // tail frame).

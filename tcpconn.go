@@ -75,10 +75,12 @@ type TCPConn struct {
 	// A Read that finds it false waits for the wake-up at once instead of
 	// asking the shard first: one round trip less per blocking Read. Only
 	// the reader's own task ever clears it, so no wake-up is lost.
-	rready  atomic.Bool
-	linger0 atomic.Bool // SetLinger(0): Close resets
-	dialc   chan error  // one slot: the handshake's outcome (Dial)
-	dialing atomic.Bool // a Dial waits on dialc
+	rready atomic.Bool
+	// readWakes counts reader wake-ups (at most one per burst; tests).
+	readWakes atomic.Uint64
+	linger0   atomic.Bool // SetLinger(0): Close resets
+	dialc     chan error  // one slot: the handshake's outcome (Dial)
+	dialing   atomic.Bool // a Dial waits on dialc
 }
 
 var _ net.Conn = (*TCPConn)(nil)
@@ -114,6 +116,7 @@ func (e *sockEvents) Established(*EventConn) {
 	e.c.wd.wake()
 }
 func (e *sockEvents) Readable(*EventConn) {
+	e.c.readWakes.Add(1)
 	e.c.rready.Store(true)
 	e.c.rd.wake()
 }

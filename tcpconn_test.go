@@ -604,3 +604,25 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 	t.Fatalf("timed out waiting for %s", what)
 }
+
+// A reader is woken once per burst, however many segments the burst
+// carried: far fewer wake-ups than segments.
+func TestTCPReaderWokenPerBurst(t *testing.T) {
+	a, b := newPair(t, shard.Adaptive)
+	c, s := connPair(t, a, b)
+	const total = 4 << 20
+	go func() {
+		s.Write(make([]byte, total))
+		s.CloseWrite()
+	}()
+	n, err := io.Copy(io.Discard, c)
+	if err != nil || n != total {
+		t.Fatalf("read %d bytes, %v", n, err)
+	}
+	segs := c.Info().SegsIn
+	wakes := ustack.ReadWakes(c)
+	t.Logf("%d segments, %d reader wake-ups", segs, wakes)
+	if wakes == 0 || wakes*2 > segs {
+		t.Errorf("%d reader wake-ups for %d segments; want at most one per burst", wakes, segs)
+	}
+}

@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"errors"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -192,5 +193,32 @@ func TestOutOfWindowACKRateLimit(t *testing.T) {
 	h.out("<SEQ=101><ACK=301><CTL=ACK>")
 	if h.c.cnt.TCPACKSkippedSeq != 1 {
 		t.Fatal(h.c.cnt.TCPACKSkippedSeq)
+	}
+}
+
+// SYN cookies over IPv6: the MSS comes from the IPv6 table and the
+// connection completes.
+func TestSynCookiesIPv6(t *testing.T) {
+	cfg := Linux()
+	cfg.Backlog = 1
+	h := newHarness(t, cfg)
+	srv := netip.MustParseAddrPort("[2001:db8::2]:80")
+	h.tup = Tuple{Local: srv, Remote: netip.MustParseAddrPort("[2001:db8::1]:40000")}
+	l, err := NewListener(cfg, srv, NewSecrets([16]byte{4}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.l = l
+	h.in("<SEQ=100><CTL=SYN><MSS=1440><SACKOK><TS=500,0><WS=7>")
+	h.out("<CTL=SYN,ACK><MSS=1440>")
+	h.tup.Remote = netip.MustParseAddrPort("[2001:db8::3]:40001")
+	h.in("<SEQ=7000><CTL=SYN><MSS=1440><SACKOK><TS=900,0><WS=7>")
+	sa := h.out("<ACK=7001><CTL=SYN,ACK><MSS=1440><SACKOK><WS=8>")
+	h.in("<SEQ=7001><ACK=" + itoa(sa.hdr.Seq+1) + "><CTL=ACK><TS=901," + itoa(sa.opts.TSVal) + ">")
+	if h.c == nil || h.c.State() != Established {
+		t.Fatal("IPv6 cookie ACK did not establish")
+	}
+	if in := h.c.Info(); in.PeerMSS != 1440 || in.SndMSS != 1428 || in.SndWscale != 7 || !in.SACK {
+		t.Fatalf("cookie connection %+v", in)
 	}
 }

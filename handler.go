@@ -75,6 +75,9 @@ func (s *Stack) do(ctx context.Context, f func(now time.Duration, tx *shard.TX))
 		now, tx := s.shard.Config().Clock.Now(), s.shard.TX()
 		s.tcp.enter(now, tx)
 		f(now, tx)
+		if s.wake != nil {
+			s.wake()
+		}
 		return nil
 	}
 	t := &funcTask{s: s, f: f, done: make(chan struct{})}

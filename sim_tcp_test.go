@@ -1,6 +1,7 @@
 package ustack_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"hash"
@@ -360,5 +361,61 @@ func TestSimReproducible(t *testing.T) {
 	}
 	if t3, s3 := run(10); t3 == t1 && s3 == s1 {
 		t.Fatal("a different seed gave the identical run")
+	}
+}
+
+// lazyServer never reads: what arrives stays queued on the connection.
+type lazyServer struct{ closed, gotErr *bool }
+
+func (s lazyServer) Accept(*ustack.EventConn) ustack.ConnHandler { return s }
+func (s lazyServer) Established(*ustack.EventConn)               {}
+func (s lazyServer) Readable(*ustack.EventConn)                  {}
+func (s lazyServer) Writable(*ustack.EventConn)                  {}
+func (s lazyServer) Closed(_ *ustack.EventConn, err error)       { *s.closed, *s.gotErr = true, err != nil }
+
+type resetter struct{ c *ustack.EventConn }
+
+func (r *resetter) Established(c *ustack.EventConn) {
+	r.c = c
+	c.Write(make([]byte, 20000))
+}
+func (r *resetter) Readable(*ustack.EventConn)     {}
+func (r *resetter) Writable(*ustack.EventConn)     {}
+func (r *resetter) Closed(*ustack.EventConn, error) {}
+
+// Data queued on a connection that is reset before it is read goes back to
+// the pool when the connection is dropped; nothing is left in the tables.
+func TestSimResetWithUnreadDataFreesBuffers(t *testing.T) {
+	n := newSimNet(t, 5, impair.Config{Delay: time.Millisecond}, impair.Config{Delay: time.Millisecond})
+	var closed, gotErr bool
+	if _, err := n.b.ListenEvents(80, lazyServer{&closed, &gotErr}); err != nil {
+		t.Fatal(err)
+	}
+	r := &resetter{}
+	if _, err := n.a.DialEvents(netip.MustParseAddrPort("10.0.0.2:80"), r); err != nil {
+		t.Fatal(err)
+	}
+	n.w.RunFor(time.Second) // the 20000 bytes arrive and wait unread
+	if r.c == nil {
+		t.Fatal("not connected")
+	}
+	if n.pb.Pool().InUse()+n.pa.Pool().InUse() == 0 {
+		t.Fatal("no frame buffers held: the data was not queued unread")
+	}
+	n.a.Exec(context.Background(), func() { r.c.Abort() })
+	n.w.RunFor(time.Second)
+	if !closed || !gotErr {
+		sa, _ := n.a.TCPStats()
+		sb, _ := n.b.TCPStats()
+		t.Logf("client %+v\nserver %+v\nclient info %+v", sa, sb, r.c.Info())
+		t.Fatalf("server closed=%v with error=%v; want a reset", closed, gotErr)
+	}
+	for name, s := range map[string]*ustack.Stack{"client": n.a, "server": n.b} {
+		if st, _ := s.TCPStats(); st.Conns != 0 {
+			t.Errorf("%s: %d connections left", name, st.Conns)
+		}
+	}
+	if a, b := n.pa.Pool().InUse(), n.pb.Pool().InUse(); a != 0 || b != 0 {
+		t.Fatalf("frame buffers not returned after the reset: %d and %d in use", a, b)
 	}
 }

@@ -30,6 +30,7 @@ type Stack struct {
 	cancel context.CancelFunc
 	done   chan error    // receives Run's result once (not Manual)
 	closed chan struct{} // closed when Close begins
+	wake   func()        // Manual only: ask the driver for a Step (SetWake)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -87,6 +88,11 @@ func New(cfg Config) (*Stack, error) {
 
 // Addr is the stack's address and connected prefix.
 func (s *Stack) Addr() netip.Prefix { return s.cfg.Addr }
+
+// SetWake is for the simulator (sim.Waker): in a Manual stack, work begun
+// from outside Step (Exec, DialEvents, ListenEvents) calls wake so that the
+// driver steps the stack at once rather than at its next frame or timer.
+func (s *Stack) SetWake(wake func()) { s.wake = wake }
 
 // Step runs one iteration of the shard loop at now and returns when the
 // stack next needs to run. Only for stacks made with Config.Manual; the

@@ -63,6 +63,15 @@ func (l *tcpLayer) init(s *Stack, cfg tcp.Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	if cfg.ChallengeACKLimiter == nil {
+		// RFC 5961 §7: one challenge-ACK budget for the whole stack, so a
+		// blind attacker cannot multiply it by opening connections.
+		limit := cfg.ChallengeACKLimit
+		if limit == 0 {
+			limit = tcp.Linux().ChallengeACKLimit
+		}
+		cfg.ChallengeACKLimiter = tcp.NewRateLimiter(limit, time.Second)
+	}
 	l.cfg = cfg
 	src := s.cfg.Rand
 	if src == nil {
@@ -134,7 +143,6 @@ func (l *tcpLayer) Deliver(now time.Duration, p *ip.Packet, b *link.Buf, out ip.
 			if iss, ok := ep.conn.AcceptSYNInTimeWait(now, seg); ok {
 				if ln := l.listenerFor(t.Local); ln != nil {
 					l.remove(ep)
-					l.counters.TCPTimeWaitReuse++
 					c := ln.l.InputISS(now, t.Local, t.Remote, seg, b, &l.out, iss)
 					l.afterListener(ln, c)
 					return
@@ -279,6 +287,12 @@ func (l *tcpLayer) remove(ep *endpoint) {
 	}
 	if l.conns[ep.conn.Tuple()] == ep {
 		delete(l.conns, ep.conn.Tuple())
+	}
+	// Give back the frame buffers still queued on the connection (data
+	// never read before a reset, a TIME-WAIT forgotten early): Close on a
+	// CLOSED or TIME-WAIT connection sends nothing and frees its queues.
+	if st := ep.conn.State(); st == tcp.Closed || st == tcp.TimeWait {
+		ep.conn.Close(l.out.now, &l.out)
 	}
 }
 

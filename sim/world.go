@@ -88,13 +88,31 @@ func (w *World) Pending() int { return w.q.len() }
 // receivable on one of them and at the deadlines it returns. A port belongs
 // to one host; attaching it again moves it. AddHost schedules a first Step
 // at the current time.
+//
+// A host that implements Waker is given a function that schedules a Step
+// at the current virtual instant: work started on it from outside a Step
+// (a dial, a write, a close made by the test between RunFor calls) then
+// goes out at once instead of waiting for the next frame or deadline.
 func (w *World) AddHost(h Host, ports ...*Port) {
 	hs := &hostState{h: h, want: w.now}
 	w.hosts = append(w.hosts, hs)
 	for _, p := range ports {
 		p.host = hs
 	}
+	if wk, ok := h.(Waker); ok {
+		wk.SetWake(func() {
+			hs.want = w.now
+			w.schedule(hs, w.now)
+		})
+	}
 	w.schedule(hs, w.now)
+}
+
+// Waker is implemented by hosts that can have work to do that no frame or
+// deadline announces; the world hands them a function to ask for a Step.
+// The function must be called only from the goroutine driving the world.
+type Waker interface {
+	SetWake(wake func())
 }
 
 // schedule makes sure a timer event for hs is queued no later than at.

@@ -408,3 +408,33 @@ func TestPortSetDown(t *testing.T) {
 		t.Fatal("buffers leaked")
 	}
 }
+
+// wakeHost records its Steps and has no deadline of its own.
+type wakeHost struct {
+	steps []time.Duration
+	wake  func()
+}
+
+func (h *wakeHost) Step(now time.Duration) time.Duration {
+	h.steps = append(h.steps, now)
+	return math.MaxInt64
+}
+func (h *wakeHost) SetWake(wake func()) { h.wake = wake }
+
+// A Waker host that asks for a Step between runs is stepped at that very
+// instant, although neither a frame nor a deadline announced it.
+func TestWakerStepsAtOnce(t *testing.T) {
+	w := New(1)
+	h := &wakeHost{}
+	w.AddHost(h)
+	w.RunFor(time.Second)
+	if h.wake == nil {
+		t.Fatal("AddHost did not hand the Waker its wake function")
+	}
+	before := len(h.steps)
+	h.wake()
+	w.RunFor(time.Millisecond)
+	if len(h.steps) != before+1 || h.steps[len(h.steps)-1] != time.Second {
+		t.Fatalf("steps %v: want one more at 1s, right after the wake", h.steps)
+	}
+}

@@ -379,8 +379,8 @@ func (r *resetter) Established(c *ustack.EventConn) {
 	r.c = c
 	c.Write(make([]byte, 20000))
 }
-func (r *resetter) Readable(*ustack.EventConn)     {}
-func (r *resetter) Writable(*ustack.EventConn)     {}
+func (r *resetter) Readable(*ustack.EventConn)      {}
+func (r *resetter) Writable(*ustack.EventConn)      {}
 func (r *resetter) Closed(*ustack.EventConn, error) {}
 
 // Data queued on a connection that is reset before it is read goes back to

@@ -19,32 +19,33 @@ import (
 // shard. The application's goroutines never touch engine state.
 //
 // Data path (chosen and measured in BenchmarkConnRTT / BenchmarkConnBulk):
-// a Read hands the shard a task — one per connection and direction,
-// reused for every call, so Submit costs a CAS and no allocation — that
-// copies straight from the engine's receive queue (the frame buffers the
-// data arrived in) into the caller's slice: one copy, no intermediate
-// ring, and the window update the read makes leaves in the same loop
-// iteration. A Write's task copies the caller's bytes once into the
-// engine's send ring. The caller waits for the task on a one-slot
-// channel. The alternative, a per-connection SPSC byte ring filled by the
-// shard, saves the round trip when data is already waiting but costs a
-// second copy and decouples the advertised window from what the reader
-// has really taken; with a shard that spins while busy the round trip is
-// a few hundred nanoseconds, so the task wins on simplicity and copies.
-// A Read that would find nothing skips the round trip: the rready hint
-// (set by the shard before it wakes a reader) sends it straight to sleep.
-// Polling for the task's completion (Gosched loop) before parking was
-// tried and measured slower on a loaded 2-core machine, so the caller
-// parks on the task's channel at once.
+// a Read or Write is a request object — one per connection and
+// direction, reused for every call, so handing it to the shard (Submit)
+// costs a CAS and no allocation — that the shard serves with the engine's
+// own calls. A Read copies straight from the engine's receive queue (the
+// frame buffers the data arrived in) into the caller's slice: one copy,
+// no intermediate ring, and the window update the read makes leaves in
+// the same loop iteration. A Write copies the caller's bytes once into
+// the engine's send ring. When there is nothing to read, or no send space
+// left, the request parks on the connection (rpark, wpark) and the shard
+// serves it again at the connection's next event; the caller sleeps on
+// the request's one-slot channel and is woken once, with its result.
 //
-// Waiting: when the engine has nothing (ErrWouldBlock) the caller sleeps
-// on the direction's waitDir (deadline.go). The connection's events reach
-// the socket through the event API's ConnHandler (sockEvents below), which
-// endpoint.dispatch calls once per burst at EndBurst: one non-blocking
-// channel send wakes a blocked reader or writer, however many segments
-// the burst carried. No lock is shared with the shard: rmu and wmu only
-// serialise readers among themselves and writers among themselves, as the
-// net package's fd mutex does.
+// Events reach the socket through the event API's ConnHandler
+// (sockEvents), which endpoint.dispatch calls once per burst at EndBurst:
+// a blocked reader is woken once however many segments the burst carried.
+// The caller's goroutine never touches engine state, and no lock is shared
+// with the shard: rmu and wmu only serialise readers among themselves and
+// writers among themselves, as the net package's fd mutex does; the
+// request's state word (atomic) decides who owns it.
+//
+// Measured alternatives: (1) a per-connection SPSC byte ring filled by
+// the shard saves the hand-off when data is already waiting, but costs a
+// second copy and decouples the advertised window from what the reader
+// has taken; (2) waking the reader and letting it submit a fresh read
+// (the first version of this file) costs two hand-offs per blocking Read
+// instead of one; (3) polling for completion (Gosched loop) before
+// sleeping was slower on a loaded 2-core machine.
 
 // TCPConn is a TCP connection on a Stack. It implements net.Conn and the
 // extra methods of *net.TCPConn. Its methods are safe for concurrent use.
@@ -69,13 +70,9 @@ type TCPConn struct {
 	closeOnce sync.Once
 	closed    chan struct{}
 	rdShut    atomic.Bool // CloseRead was called
-	// rready is a hint that a Read may find something (data, EOF, an
-	// error): the shard sets it before waking a reader (sockEvents) and
-	// the reader's task sets it to the engine's Readable() after reading.
-	// A Read that finds it false waits for the wake-up at once instead of
-	// asking the shard first: one round trip less per blocking Read. Only
-	// the reader's own task ever clears it, so no wake-up is lost.
-	rready atomic.Bool
+	// rpark and wpark hold a Read or Write parked on the shard until
+	// the connection's next event (shard only).
+	rpark, wpark *connTask
 	// readWakes counts reader wake-ups (at most one per burst; tests).
 	readWakes atomic.Uint64
 	linger0   atomic.Bool // SetLinger(0): Close resets
@@ -88,7 +85,6 @@ var _ net.Conn = (*TCPConn)(nil)
 func newTCPConn(s *Stack) *TCPConn {
 	c := &TCPConn{s: s, closed: make(chan struct{}), dialc: make(chan error, 1)}
 	c.ev.c = c
-	c.rready.Store(true)
 	c.rd.init()
 	c.wd.init()
 	c.rt.init(c, false)
@@ -108,27 +104,27 @@ func (c *TCPConn) attach(now time.Duration, ep *endpoint) {
 }
 
 // sockEvents is the ConnHandler of a socket: it runs on the shard, once
-// per burst per connection, and only wakes the goroutines waiting.
+// per burst per connection. A Read or Write parked on the shard (it found
+// no data or no send space) is served right here, so the goroutine that
+// waits for it is woken once, with its result.
 type sockEvents struct{ c *TCPConn }
 
 func (e *sockEvents) Established(*EventConn) {
 	e.c.dialDone(nil)
-	e.c.wd.wake()
+	e.c.resume(&e.c.wpark)
 }
 func (e *sockEvents) Readable(*EventConn) {
 	e.c.readWakes.Add(1)
-	e.c.rready.Store(true)
-	e.c.rd.wake()
+	e.c.resume(&e.c.rpark)
 }
-func (e *sockEvents) Writable(*EventConn) { e.c.wd.wake() }
+func (e *sockEvents) Writable(*EventConn) { e.c.resume(&e.c.wpark) }
 func (e *sockEvents) Closed(_ *EventConn, err error) {
 	if err == nil {
 		err = tcp.ErrConnReset // closed before it was ever established
 	}
 	e.c.dialDone(err)
-	e.c.rready.Store(true)
-	e.c.rd.wake()
-	e.c.wd.wake()
+	e.c.resume(&e.c.rpark)
+	e.c.resume(&e.c.wpark)
 }
 
 // dialDone reports the handshake's outcome to a waiting Dial, once.
@@ -138,22 +134,31 @@ func (c *TCPConn) dialDone(err error) {
 	}
 }
 
-// connTask is the reusable shard task of one direction of a connection.
+// A connTask is one direction's request (a Read or a Write), reused for
+// every call. Its state moves
+//
+//	idle → queued (caller: Submit) → running (shard) → idle + done signal
+//	                                         ↘ parked (shard: nothing to do yet)
+//	parked → running (shard: the connection became readable/writable)
+//	queued, parked → idle (caller: withdrawn at a deadline or close)
+//
+// Only the CAS that wins a transition touches the request's fields, so
+// the caller and the shard never race on them.
 const (
 	taskIdle uint32 = iota
 	taskQueued
 	taskRunning
-	taskAbandoned // the stack closed while the task was queued
+	taskParked
 )
 
 type connTask struct {
 	c     *TCPConn
 	write bool
 	p     []byte
-	n     int
+	n     int // bytes moved so far
 	err   error
 	state atomic.Uint32
-	done  chan struct{} // one slot
+	done  chan struct{} // one slot: the request completed
 }
 
 func (t *connTask) init(c *TCPConn, write bool) {
@@ -161,50 +166,122 @@ func (t *connTask) init(c *TCPConn, write bool) {
 	t.done = make(chan struct{}, 1)
 }
 
+// Run is the request's first turn on the shard.
 func (t *connTask) Run(now time.Duration, tx *shard.TX) {
 	if !t.state.CompareAndSwap(taskQueued, taskRunning) {
-		return // abandoned
+		return // withdrawn, or a stale copy of a request already served
 	}
-	ep := t.c.ep
+	t.c.ep.l.enter(now, tx)
+	t.serve(now)
+}
+
+// resume serves the request parked in *slot, if any (shard).
+func (c *TCPConn) resume(slot **connTask) {
+	t := *slot
+	if t == nil {
+		return
+	}
+	*slot = nil
+	if t.state.CompareAndSwap(taskParked, taskRunning) {
+		t.serve(c.ep.l.out.now)
+	}
+}
+
+// serve moves data for a running request and then completes it or parks
+// it until the connection's next event (shard).
+func (t *connTask) serve(now time.Duration) {
+	c := t.c
+	ep := c.ep
 	l := ep.l
-	l.enter(now, tx)
+	park := false
 	if t.write {
-		t.n, t.err = ep.conn.Write(now, t.p, &l.out)
+		for {
+			n, err := ep.conn.Write(now, t.p[t.n:], &l.out)
+			t.n += n
+			if t.n == len(t.p) {
+				break
+			}
+			if err == tcp.ErrWouldBlock || (err == nil && n == 0) {
+				park = true
+				break
+			}
+			if err != nil {
+				t.err = err
+				break
+			}
+		}
 	} else {
-		t.n, t.err = ep.conn.Read(t.p, now, &l.out)
-		t.c.rready.Store(ep.conn.Readable())
+		n, err := ep.conn.Read(t.p, now, &l.out)
+		if n == 0 && err == tcp.ErrWouldBlock {
+			park = true
+		} else {
+			t.n, t.err = n, err
+		}
 	}
 	l.touch(ep)
+	if park {
+		if t.write {
+			c.wpark = t
+		} else {
+			c.rpark = t
+		}
+		t.state.Store(taskParked)
+		return
+	}
 	t.state.Store(taskIdle)
 	t.done <- struct{}{}
 }
 
-// run hands t to the shard and waits until it has run. It fails with
-// errClosed only when the stack closes first (t is then abandoned), and
-// with errTimeout when the shard's inbox stays full past the deadline.
-func (c *TCPConn) run(t *connTask, d *waitDir) error {
+// withdraw takes back a request that has not completed: true if it was
+// still queued or parked (it will not run), false if it is running or has
+// completed (its done signal is sent or about to be; wait for it).
+func (t *connTask) withdraw() bool {
+	return t.state.CompareAndSwap(taskQueued, taskIdle) || t.state.CompareAndSwap(taskParked, taskIdle)
+}
+
+// do runs a request on the shard and waits for it to complete, for the
+// deadline of d, for the close of the connection or the stack, or (reads,
+// woken through shut) for CloseRead. On those it withdraws the request
+// and reports why; a request that completed meanwhile reports nil instead.
+func (c *TCPConn) do(t *connTask, d *waitDir, shut <-chan struct{}) error {
 	s := c.s
 	t.state.Store(taskQueued)
 	for !s.shard.Submit(t) {
 		// The inbox is full: the shard is busy draining it.
-		if s.isClosed() {
-			t.state.Store(taskIdle)
-			return errClosed
+		var err error
+		switch {
+		case c.isClosed():
+			err = errClosed
+		case d.passed():
+			err = errTimeout
+		default:
+			time.Sleep(20 * time.Microsecond)
+			continue
 		}
-		if d.passed() {
-			t.state.Store(taskIdle)
-			return errTimeout
-		}
-		time.Sleep(20 * time.Microsecond)
+		t.state.Store(taskIdle)
+		return err
 	}
-	select {
-	case <-t.done:
-		return nil
-	case <-s.closed:
-		if t.state.CompareAndSwap(taskQueued, taskAbandoned) {
-			return errClosed
+	for {
+		var err error
+		select {
+		case <-t.done:
+			return nil
+		case <-d.done():
+			err = errTimeout
+		case <-shut: // CloseRead
+			if !c.rdShut.Load() {
+				continue
+			}
+			err = io.EOF
+		case <-c.closed:
+			err = errClosed
+		case <-s.closed:
+			err = errClosed
 		}
-		<-t.done // it is running: wait, it is about to finish
+		if t.withdraw() {
+			return err
+		}
+		<-t.done // completed after all: take the result
 		return nil
 	}
 }
@@ -250,43 +327,33 @@ func drain(w *waitDir) {
 func (c *TCPConn) Read(p []byte) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
-	t := &c.rt
-	for {
-		if c.isClosed() {
-			return 0, c.opErr("read", errClosed)
-		}
-		if c.rdShut.Load() {
-			return 0, io.EOF
-		}
-		if c.rd.passed() {
-			return 0, c.opErr("read", errTimeout)
-		}
-		if len(p) == 0 {
-			return 0, nil
-		}
-		if c.rready.Load() {
-			drain(&c.rd)
-			t.p = p
-			err := c.run(t, &c.rd)
-			t.p = nil
-			if err != nil {
-				return 0, c.opErr("read", err)
-			}
-			n, rerr := t.n, t.err
-			t.err = nil
-			switch {
-			case n > 0:
-				return n, nil
-			case rerr == io.EOF:
-				return 0, io.EOF
-			case rerr != tcp.ErrWouldBlock:
-				return 0, c.opErr("read", sockError(rerr))
-			}
-		}
-		if err := c.rd.wait(c.closed, c.s.closed); err != nil {
-			return 0, c.opErr("read", err)
-		}
+	switch {
+	case c.isClosed():
+		return 0, c.opErr("read", errClosed)
+	case c.rdShut.Load():
+		return 0, io.EOF
+	case c.rd.passed():
+		return 0, c.opErr("read", errTimeout)
+	case len(p) == 0:
+		return 0, nil
 	}
+	t := &c.rt
+	t.p, t.n, t.err = p, 0, nil
+	drain(&c.rd)
+	err := c.do(t, &c.rd, c.rd.token)
+	n, rerr := t.n, t.err
+	t.p, t.err = nil, nil
+	switch {
+	case err == io.EOF:
+		return 0, io.EOF
+	case err != nil:
+		return 0, c.opErr("read", err)
+	case n > 0:
+		return n, nil
+	case rerr == io.EOF:
+		return 0, io.EOF
+	}
+	return 0, c.opErr("read", sockError(rerr))
 }
 
 // Write writes p, waiting for send-buffer space as long as needed, and
@@ -298,38 +365,24 @@ func (c *TCPConn) Read(p []byte) (int, error) {
 func (c *TCPConn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	t := &c.wt
-	off := 0
-	for {
-		if c.isClosed() {
-			return off, c.opErr("write", errClosed)
-		}
-		if c.wd.passed() {
-			return off, c.opErr("write", errTimeout)
-		}
-		drain(&c.wd)
-		t.p = p[off:]
-		err := c.run(t, &c.wd)
-		t.p = nil
-		if err != nil {
-			return off, c.opErr("write", err)
-		}
-		n, werr := t.n, t.err
-		t.err = nil
-		off += n
-		if off == len(p) {
-			return off, nil
-		}
-		if werr != nil && werr != tcp.ErrWouldBlock {
-			return off, c.opErr("write", sockError(werr))
-		}
-		if n > 0 {
-			continue // more may fit already
-		}
-		if err := c.wd.wait(c.closed, c.s.closed); err != nil {
-			return off, c.opErr("write", err)
-		}
+	switch {
+	case c.isClosed():
+		return 0, c.opErr("write", errClosed)
+	case c.wd.passed():
+		return 0, c.opErr("write", errTimeout)
 	}
+	t := &c.wt
+	t.p, t.n, t.err = p, 0, nil
+	err := c.do(t, &c.wd, nil)
+	n, werr := t.n, t.err
+	t.p, t.err = nil, nil
+	switch {
+	case err != nil:
+		return n, c.opErr("write", err)
+	case werr != nil:
+		return n, c.opErr("write", sockError(werr))
+	}
+	return n, nil
 }
 
 // exec runs f on the shard for a method that is not on the data path.

@@ -626,3 +626,38 @@ func TestTCPReaderWokenPerBurst(t *testing.T) {
 		t.Errorf("%d reader wake-ups for %d segments; want at most one per burst", wakes, segs)
 	}
 }
+
+// Calls parked on the shard are withdrawn cleanly: a blocked Read by
+// CloseRead (io.EOF), a blocked Write by Close (net.ErrClosed, with the
+// count already taken), and the connection stays usable in between.
+func TestTCPWithdrawParkedCalls(t *testing.T) {
+	a, b := newPair(t, shard.Adaptive)
+	c, s := connPair(t, a, b)
+	rd := make(chan error, 1)
+	go func() { _, err := c.Read(make([]byte, 8)); rd <- err }()
+	time.Sleep(20 * time.Millisecond)
+	c.CloseRead()
+	if err := <-rd; err != io.EOF {
+		t.Fatalf("Read blocked across CloseRead: %v; want io.EOF", err)
+	}
+
+	// The peer reads nothing: the Write parks once both buffers fill.
+	type res struct {
+		n   int
+		err error
+	}
+	wr := make(chan res, 1)
+	go func() { n, err := c.Write(make([]byte, 8<<20)); wr <- res{n, err} }()
+	time.Sleep(50 * time.Millisecond)
+	c.Close()
+	r := <-wr
+	if !errors.Is(r.err, net.ErrClosed) || r.n <= 0 || r.n >= 8<<20 {
+		t.Fatalf("Write blocked across Close = %d, %v; want a partial count and net.ErrClosed", r.n, r.err)
+	}
+	// The server still receives what was taken before Close.
+	s.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := io.Copy(io.Discard, s)
+	if err != nil || n != int64(r.n) {
+		t.Fatalf("server read %d bytes, %v; want %d and EOF", n, err, r.n)
+	}
+}

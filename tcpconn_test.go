@@ -661,3 +661,34 @@ func TestTCPWithdrawParkedCalls(t *testing.T) {
 		t.Fatalf("server read %d bytes, %v; want %d and EOF", n, err, r.n)
 	}
 }
+
+// Sockets hold frame buffers only while data waits: once every
+// connection is closed (orderly, reset with unread data, or abandoned by
+// a cancelled dial) all buffers are back in the pools.
+func TestTCPNoBufferLeak(t *testing.T) {
+	la, lb := mem.Pair()
+	a, err := ustack.New(ustack.Config{Link: la, Addr: netip.MustParsePrefix("10.0.0.1/24")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := ustack.New(ustack.Config{Link: lb, Addr: netip.MustParsePrefix("10.0.0.2/24")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for i := range 20 {
+		c, s := connPair(t, a, b)
+		data := make([]byte, 100_000)
+		go s.Write(data)
+		if i%2 == 0 {
+			io.ReadFull(c, data) // read it all: orderly close
+		}
+		// Odd rounds close with unread data: a reset.
+		c.Close()
+		s.Close()
+	}
+	waitFor(t, "all frame buffers back in the pools", func() bool {
+		return la.Pool().InUse() == 0 && lb.Pool().InUse() == 0
+	})
+}

@@ -209,7 +209,9 @@ func (el *EventListener) Close() error {
 
 // DialEvents opens a connection to raddr whose events go to h. The returned
 // EventConn may be used only on the shard goroutine; Established or Closed
-// (with the refusal or timeout) follows.
+// (with the refusal or timeout) follows. DialEvents waits for the shard, so
+// it must not be called from a handler (it would wait for itself): there,
+// use EventConn.DialEvents.
 func (s *Stack) DialEvents(raddr netip.AddrPort, h ConnHandler) (*EventConn, error) {
 	if h == nil {
 		return nil, errors.New("ustack: DialEvents needs a ConnHandler")
@@ -229,6 +231,26 @@ func (s *Stack) DialEvents(raddr netip.AddrPort, h ConnHandler) (*EventConn, err
 		return nil, err
 	}
 	return ec, derr
+}
+
+// DialEvents opens a connection from inside a handler, on the shard the
+// handler runs on, without waiting: for proxies and clients that chain
+// connections. c is any live connection of the stack (the one whose
+// handler is running).
+func (c *EventConn) DialEvents(raddr netip.AddrPort, h ConnHandler) (*EventConn, error) {
+	if c.ep == nil {
+		return nil, errDeadConn
+	}
+	if h == nil {
+		return nil, errors.New("ustack: DialEvents needs a ConnHandler")
+	}
+	l := c.ep.l
+	ep, err := l.dial(l.out.now, raddr)
+	if err != nil {
+		return nil, err
+	}
+	ep.h = h
+	return &ep.ec, nil
 }
 
 // listen opens a listener on local (shard goroutine).

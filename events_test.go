@@ -149,3 +149,43 @@ func TestEventDialClosedPortIsRefused(t *testing.T) {
 		t.Fatal("no answer to a SYN for a closed port")
 	}
 }
+
+// relay, on accepting a connection, dials a second one from inside the
+// handler (on the shard) and reports what that connection did.
+type relay struct {
+	target netip.AddrPort
+	result chan error
+}
+
+func (r *relay) Accept(c *ustack.EventConn) ustack.ConnHandler {
+	k := &client{data: []byte("through the relay"), done: r.result}
+	if _, err := c.DialEvents(r.target, k); err != nil {
+		r.result <- err
+	}
+	return &echoConn{}
+}
+
+// Dialing from inside a handler must not deadlock (it runs on the shard).
+func TestEventDialFromHandler(t *testing.T) {
+	a, b := newPair(t, shard.Adaptive)
+	if _, err := b.ListenEvents(7, echoServer{}); err != nil {
+		t.Fatal(err)
+	}
+	r := &relay{target: netip.MustParseAddrPort("10.0.0.2:7"), result: make(chan error, 1)}
+	if _, err := a.ListenEvents(8, r); err != nil {
+		t.Fatal(err)
+	}
+	// Something connects to a's relay port: a's own stack, from b.
+	trigger := &refused{done: make(chan error, 1)}
+	if _, err := b.DialEvents(netip.MustParseAddrPort("10.0.0.1:8"), trigger); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-r.result:
+		if err != nil {
+			t.Fatalf("connection dialed from the handler ended with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("dial from a handler did not complete (deadlock?)")
+	}
+}

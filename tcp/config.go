@@ -99,6 +99,16 @@ type Config struct {
 	// as Linux) or "newreno".
 	CongestionControl string
 
+	// GSOMaxSize, when non-zero, turns on segmentation offload (TSO/GSO):
+	// the segments one send decision emits leave as one super-segment
+	// of up to GSOMaxSize payload bytes, a whole number of segments, for
+	// the link to cut (see GSOOutput; the Output must implement it). The
+	// pieces are the segments, PSH included, that would be sent without
+	// offload; retransmissions are always single segments. Values below
+	// two segments mean off. Default 0 (off); range [0, 65535]. The
+	// ustack root package sets it from the link (link.GSO).
+	GSOMaxSize int
+
 	// NoDelay disables Nagle's algorithm (TCP_NODELAY).
 	NoDelay bool
 	// Cork holds partial segments until uncorked (TCP_CORK), but no
@@ -264,6 +274,8 @@ func (c Config) Validate() error {
 		return bad("RcvBufMax", c.RcvBufMax)
 	case c.SndBuf < 2048 || c.SndBuf > 1<<30:
 		return bad("SndBuf", c.SndBuf)
+	case c.GSOMaxSize < 0 || c.GSOMaxSize > 65535:
+		return bad("GSOMaxSize", c.GSOMaxSize)
 	case c.InitRcvWnd != 0 && (c.InitRcvWnd < 536 || c.InitRcvWnd > 1<<30):
 		return bad("InitRcvWnd", c.InitRcvWnd)
 	case c.PAWSIdle < 0:

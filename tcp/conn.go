@@ -39,7 +39,8 @@ type Conn struct {
 	peerMSS                     int          // MSS option received (536 if none)
 	advMSS                      int          // MSS option we sent
 	cork, noDelay               bool
-	corkExpired                 bool // the cork timer fired: send the partial segment
+	gso                         gsoBatch // segments push is merging (segmentation offload)
+	corkExpired                 bool     // the cork timer fired: send the partial segment
 
 	// Receive sequence space.
 	irs, rcvNxt  seqnum.Value

@@ -62,6 +62,7 @@ type Counters struct {
 	TCPACKSkippedChallenge uint64 // challenge ACKs suppressed by the rate limit
 	TCPTimeWaitReuse       uint64 // TIME-WAIT connections replaced by a new SYN (TW_RECYCLED-like)
 	TCPRcvCoalesce         uint64
+	TCPGSOFrames           uint64 // super-segments handed to the Output for the link to cut (not a Linux name)
 	TCPToZeroWindowAdv     uint64
 	TCPFromZeroWindowAdv   uint64
 	TCPReqQFullDoCookies   uint64 // SYN cookies sent because the SYN queue was full

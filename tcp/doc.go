@@ -18,6 +18,13 @@
 // into a bounded send ring; segments are emitted as header, options and up to
 // two payload slices that the Output copies into a transmit frame.
 //
+// Segmentation offload: with Config.GSOMaxSize set and an Output that
+// implements GSOOutput, the contiguous full-sized segments one send pass
+// decides leave as one super-segment for the link to cut (TSO/GSO); the
+// pieces are exactly the segments sent without offload (gso.go). On
+// receive, InputRun and EndRun let the glue feed a run of in-order
+// segments (GRO) and answer it with one ACK.
+//
 // Defaults follow Linux (see Linux and LINUX-WIRE.md); every one of them is a
 // Config field.
 package tcp

@@ -12,24 +12,8 @@ import (
 // if it carries in-order payload (seg.Payload must alias buf's data) and is
 // freed otherwise. buf may be nil for segments without payload.
 func (c *Conn) Input(now time.Duration, seg *Segment, buf *link.Buf, out Output) {
-	c.cnt.InSegs++
-	c.segsIn++
-	held := false
-	switch c.state {
-	case Closed, Listen:
-		c.inputClosed(now, seg, out)
-	case SynSent:
-		held = c.inputSynSent(now, seg, buf, out)
-	default:
-		held = c.inputSynchronized(now, seg, buf, out)
-	}
-	if !held {
-		buf.Free()
-	}
-	if c.state != Closed {
-		c.push(now, out)
-		c.flushAck(now, out)
-	}
+	c.InputRun(now, seg, buf, out)
+	c.EndRun(now, out)
 }
 
 // inputClosed is RFC 9293 §3.10.7.1 for a connection that has been closed

@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -26,6 +27,16 @@ type vwire struct {
 	wrap               bool // pick ISNs just below 2^32
 	sent               [2]int
 	lost               [2]int
+	// Segmentation offload: SendGSO cuts super-segments as a link would.
+	gsoFrames, gsoPieces [2]int
+	gsoMaxSeg            [2]int // largest segSize seen
+	gsoMaxLen            [2]int // largest super-segment payload seen
+	// dropPiece, when set, is asked about every piece of a super-segment
+	// (side, sequence number, index, count) and drops it when true.
+	dropPiece func(side int, seq uint32, i, n int) bool
+	// trace, when record is set, lists every segment on the wire.
+	record bool
+	trace  []string
 }
 
 type flight struct {
@@ -49,6 +60,10 @@ func (w *vwire) random() float64 {
 func (e *end) Send(t *Tuple, h *wire.TCPHeader, o *wire.TCPOptions, p1, p2 []byte) {
 	w := e.w
 	w.sent[e.side]++
+	if w.record {
+		s := sent{hdr: *h, opts: *o, payload: append(append([]byte(nil), p1...), p2...)}
+		w.trace = append(w.trace, fmt.Sprintf("%v %d %s", w.now, e.side, s.format()))
+	}
 	if w.now >= w.blackFrom && w.now < w.blackTo {
 		w.lost[e.side]++
 		return
@@ -81,6 +96,36 @@ func (e *end) Send(t *Tuple, h *wire.TCPHeader, o *wire.TCPOptions, p1, p2 []byt
 		g.seg.Payload = d.Bytes()
 		g.at += time.Millisecond
 		w.insert(g)
+	}
+}
+
+// SendGSO cuts a super-segment into segSize pieces as a TSO link does:
+// each piece a copy of the header with its own sequence number, PSH and
+// FIN on the last piece only.
+func (e *end) SendGSO(t *Tuple, h *wire.TCPHeader, o *wire.TCPOptions, p1, p2 []byte, segSize int) {
+	w := e.w
+	p := append(append([]byte(nil), p1...), p2...)
+	if segSize <= 0 || len(p) <= segSize {
+		w.t.Fatalf("SendGSO of %d bytes cut at %d", len(p), segSize)
+	}
+	w.gsoFrames[e.side]++
+	w.gsoMaxSeg[e.side] = max(w.gsoMaxSeg[e.side], segSize)
+	w.gsoMaxLen[e.side] = max(w.gsoMaxLen[e.side], len(p))
+	n := (len(p) + segSize - 1) / segSize
+	for i := 0; i < n; i++ {
+		piece := p[i*segSize : min((i+1)*segSize, len(p))]
+		ph := *h
+		ph.Seq = h.Seq + uint32(i*segSize)
+		if i < n-1 {
+			ph.Flags &^= flagPSH | flagFIN
+		}
+		w.gsoPieces[e.side]++
+		if w.dropPiece != nil && w.dropPiece(e.side, ph.Seq, i, n) {
+			w.sent[e.side]++
+			w.lost[e.side]++
+			continue
+		}
+		e.Send(t, &ph, o, piece, nil)
 	}
 }
 

@@ -10,8 +10,16 @@ import (
 
 // emit builds the header and options for a segment of this connection and
 // hands it to out. Every segment but a SYN carries ACK with RCV.NXT and
-// the current window; emitting one settles any owed ACK.
+// the current window; emitting one settles any owed ACK. Segments a push
+// is collecting for segmentation offload go out first, keeping the order.
 func (c *Conn) emit(now time.Duration, out Output, seq seqnum.Value, flags wire.TCPFlags, p1, p2 []byte, retrans bool) {
+	c.gsoFlush(now)
+	c.emitSeg(now, out, seq, flags, p1, p2, retrans, 0)
+}
+
+// emitSeg is emit without the flush: a super-segment when gsoSize is
+// non-zero (out is then a GSOOutput).
+func (c *Conn) emitSeg(now time.Duration, out Output, seq seqnum.Value, flags wire.TCPFlags, p1, p2 []byte, retrans bool, gsoSize int) {
 	h := &c.hdr
 	*h = wire.TCPHeader{SrcPort: c.tuple.Local.Port(), DstPort: c.tuple.Remote.Port(), Seq: uint32(seq), Flags: flags}
 	o := &c.opts
@@ -37,6 +45,10 @@ func (c *Conn) emit(now time.Duration, out Output, seq seqnum.Value, flags wire.
 		c.cnt.OutSegs++
 	}
 	c.segsOut++
+	if gsoSize > 0 {
+		out.(GSOOutput).SendGSO(&c.tuple, h, o, p1, p2, gsoSize)
+		return
+	}
 	out.Send(&c.tuple, h, o, p1, p2)
 }
 

@@ -165,10 +165,21 @@ func (c *Conn) sendWindowEnd() seqnum.Value {
 // segmentation, the peer's and the congestion window, sender SWS avoidance
 // (RFC 9293 §3.8.6.2.1), Nagle with Minshall's refinement (as Linux) and
 // cork. It arms the persist timer when a zero window blocks everything.
+// With segmentation offload (Config.GSOMaxSize and a GSOOutput) the
+// segments it decides leave as super-segments (gso.go).
 func (c *Conn) push(now time.Duration, out Output) {
 	if !c.canSendData() || c.inRecovery {
 		return // in recovery PRR decides (recoverySend)
 	}
+	if g, ok := c.gsoOutput(out); ok {
+		c.pushGSO(now, g)
+		return
+	}
+	c.pushLoop(now, out)
+}
+
+// pushLoop is push's segmentation loop.
+func (c *Conn) pushLoop(now time.Duration, out Output) {
 	mss := c.curMSS()
 	c.cwndFull = false
 	for {
@@ -294,7 +305,11 @@ func (c *Conn) sendData(now time.Duration, out Output, seq seqnum.Value, n int, 
 		}
 		c.bytesSent += uint64(n)
 	}
-	c.emit(now, out, seq, flags, p1, p2, retrans)
+	if c.gso.out != nil && !retrans && n > 0 {
+		c.gsoAdd(now, seq, n, flags) // new data inside push: may be merged
+	} else {
+		c.emit(now, out, seq, flags, p1, p2, retrans)
+	}
 	if n > 0 && n < c.curMSS() {
 		c.sndSml = segEnd
 	}

@@ -3,6 +3,7 @@ package ustack
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -459,27 +460,81 @@ func (c *TCPConn) SetNoDelay(noDelay bool) error {
 }
 
 // SetKeepAlive turns keepalive probing on or off. The probe timing is
-// Config.TCP's KeepIdle, KeepIntvl and KeepCnt.
+// Config.TCP's KeepIdle, KeepIntvl and KeepCnt unless changed with
+// SetKeepAlivePeriod or SetKeepAliveConfig.
 func (c *TCPConn) SetKeepAlive(keepalive bool) error {
 	return c.exec("set", func(now time.Duration, ep *endpoint) {
 		ep.conn.SetKeepAlive(now, keepalive)
 	})
 }
 
-// SetKeepAlivePeriod turns keepalive on. The engine has no per-connection
-// keepalive timing yet: the idle time and interval stay Config.TCP's
-// (KeepIdle, KeepIntvl); d must not be negative.
+// Defaults the net package uses for zero keepalive fields.
+const (
+	defaultKeepIdle  = 15 * time.Second
+	defaultKeepIntvl = 15 * time.Second
+	defaultKeepCnt   = 9
+)
+
+// SetKeepAlivePeriod sets how long the connection stays idle before the
+// first keepalive probe (TCP_KEEPIDLE), rounded up to whole seconds, as
+// *net.TCPConn does: 0 means the net package's 15 s, a negative d changes
+// nothing. It does not turn keepalive on; SetKeepAlive does.
 func (c *TCPConn) SetKeepAlivePeriod(d time.Duration) error {
 	if d < 0 {
-		return c.opErr("set", syscall.EINVAL)
+		return nil
+	}
+	if d == 0 {
+		d = defaultKeepIdle
+	}
+	return c.setKeepAliveParams(roundUpSecond(d), 0, 0)
+}
+
+// SetKeepAliveConfig applies config as *net.TCPConn does: Enable false
+// turns keepalive off; otherwise zero Idle, Interval and Count take the net
+// package's defaults (15 s, 15 s, 9), negative ones leave the current
+// value, and keepalive is turned on.
+func (c *TCPConn) SetKeepAliveConfig(config net.KeepAliveConfig) error {
+	if !config.Enable {
+		return c.SetKeepAlive(false)
+	}
+	pick := func(v, def time.Duration) time.Duration {
+		switch {
+		case v < 0:
+			return 0 // keep the current value
+		case v == 0:
+			return def
+		}
+		return roundUpSecond(v)
+	}
+	cnt := config.Count
+	switch {
+	case cnt < 0:
+		cnt = 0
+	case cnt == 0:
+		cnt = defaultKeepCnt
+	}
+	if err := c.setKeepAliveParams(pick(config.Idle, defaultKeepIdle), pick(config.Interval, defaultKeepIntvl), cnt); err != nil {
+		return err
 	}
 	return c.SetKeepAlive(true)
 }
 
-// SetKeepAliveConfig applies config.Enable (see SetKeepAlivePeriod for
-// the timing fields, which stay Config.TCP's).
-func (c *TCPConn) SetKeepAliveConfig(config net.KeepAliveConfig) error {
-	return c.SetKeepAlive(config.Enable)
+func (c *TCPConn) setKeepAliveParams(idle, intvl time.Duration, cnt int) error {
+	var serr error
+	err := c.exec("set", func(now time.Duration, ep *endpoint) {
+		serr = ep.conn.SetKeepAliveParams(now, idle, intvl, cnt)
+	})
+	if err != nil {
+		return err
+	}
+	if serr != nil {
+		return c.opErr("set", fmt.Errorf("%w: %w", syscall.EINVAL, serr))
+	}
+	return nil
+}
+
+func roundUpSecond(d time.Duration) time.Duration {
+	return (d + time.Second - 1) / time.Second * time.Second
 }
 
 // SetLinger sets what Close does with unsent data: sec < 0 (the default)
@@ -493,20 +548,23 @@ func (c *TCPConn) SetLinger(sec int) error {
 	return nil
 }
 
-// SetReadBuffer and SetWriteBuffer are accepted for compatibility: the
-// engine's buffers are sized per stack by Config.TCP (RcvBuf, RcvBufMax,
-// SndBuf) and cannot be changed on an open connection yet.
-func (c *TCPConn) SetReadBuffer(bytes int) error  { return c.checkBufSize(bytes) }
-func (c *TCPConn) SetWriteBuffer(bytes int) error { return c.checkBufSize(bytes) }
-
-func (c *TCPConn) checkBufSize(bytes int) error {
-	if c.isClosed() {
-		return c.opErr("set", errClosed)
-	}
+// SetReadBuffer sets the connection's receive buffer (SO_RCVBUF): the
+// engine keeps twice bytes, as Linux does, and offers half of that as
+// window; the window scale agreed in the handshake stays.
+func (c *TCPConn) SetReadBuffer(bytes int) error {
 	if bytes < 0 {
 		return c.opErr("set", syscall.EINVAL)
 	}
-	return nil
+	return c.exec("set", func(now time.Duration, ep *endpoint) { ep.conn.SetReceiveBuffer(bytes) })
+}
+
+// SetWriteBuffer sets the connection's send buffer (SO_SNDBUF): the most
+// unsent plus unacknowledged bytes, twice bytes as on Linux.
+func (c *TCPConn) SetWriteBuffer(bytes int) error {
+	if bytes < 0 {
+		return c.opErr("set", syscall.EINVAL)
+	}
+	return c.exec("set", func(now time.Duration, ep *endpoint) { ep.conn.SetSendBuffer(bytes) })
 }
 
 // Info returns the engine's view of the connection (like Linux tcp_info).

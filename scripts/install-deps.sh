@@ -12,6 +12,8 @@ else
 	command -v ip >/dev/null 2>&1 || need+=(iproute2)
 	command -v curl >/dev/null 2>&1 || need+=(curl)
 	command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
+	command -v nft >/dev/null 2>&1 || need+=(nftables)
+	command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
 	if [ ${#need[@]} -gt 0 ]; then
 		export DEBIAN_FRONTEND=noninteractive
 		echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections

@@ -19,7 +19,8 @@
 // The tests need root (namespaces, veth, TAP, packet sockets, BPF) and
 // the tools ip, curl, ethtool, nft, ping, sha256sum, bash and tshark; they
 // skip with the reason when those are missing, and fail instead when
-// CI=true. USTACK_INTEROP_BIG=1 moves 1 GiB on every path (by default only
-// AF_PACKET does, the others 256 MiB) and runs the lossy test on every
-// path (by default on AF_PACKET only).
+// CI=true. USTACK_INTEROP_BIG=1 moves 1 GiB on every path (by default
+// AF_PACKET and AF_XDP do, TAP 256 MiB), has `ustack get` fetch 1 GiB
+// instead of 64 MiB, and runs the lossy test on every path (by default on
+// AF_PACKET only).
 package interop

@@ -154,12 +154,15 @@ func TestServeEchoDiscard(t *testing.T) {
 			var wg sync.WaitGroup
 			var got []byte
 			var rerr error
+			start := time.Now()
 			wg.Go(func() { got, rerr = io.ReadAll(c) })
 			if _, err := c.Write(msg); err != nil {
 				t.Fatalf("write: %v", err)
 			}
+			wrote := time.Since(start)
 			c.(*net.TCPConn).CloseWrite()
 			wg.Wait()
+			t.Logf("%s: wrote 4 MiB in %v, the server's FIN after %v", kind, wrote.Round(time.Microsecond), time.Since(start).Round(time.Microsecond))
 			if rerr != nil {
 				t.Fatalf("read: %v", rerr)
 			}

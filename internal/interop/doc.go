@@ -6,7 +6,7 @@
 // TestMain builds the ustack command and a small kernel-side helper
 // (kpeer: an HTTP server, a client that resets, a refused-connection
 // probe) once. For each path the tests check that the kernel pings the
-// stack, that curl downloads a large generated file from `ustack serve
+// stack, that curl downloads a 1 GiB generated file from `ustack serve
 // http` with a matching SHA-256, that 200 parallel curl requests all
 // succeed, that a kernel client resetting mid-transfer is reported by the
 // server and its connection freed, that a closed port answers RST
@@ -19,8 +19,8 @@
 // The tests need root (namespaces, veth, TAP, packet sockets, BPF) and
 // the tools ip, curl, ethtool, nft, ping, sha256sum, bash and tshark; they
 // skip with the reason when those are missing, and fail instead when
-// CI=true. USTACK_INTEROP_BIG=1 moves 1 GiB on every path (by default
-// AF_PACKET and AF_XDP do, TAP 256 MiB), has `ustack get` fetch 1 GiB
-// instead of 64 MiB, and runs the lossy test on every path (by default on
-// AF_PACKET only).
+// CI=true. Every path serves a 1 GiB download. USTACK_INTEROP_BIG=1 also
+// has `ustack get` fetch 1 GiB instead of 64 MiB and runs the lossy test
+// (about 70 s a path, most of it the kernel's loss-limited upload) on
+// every path instead of AF_PACKET only.
 package interop

@@ -15,18 +15,8 @@ import (
 // kinds are the real packet paths, in the order the tests run them.
 var kinds = []string{"afpacket", "tap", "afxdp"}
 
-// downloadSize is the big download of TestServeAndGet on each path: 1 GiB
-// on AF_PACKET and AF_XDP always, on TAP (the slowest path) with
-// USTACK_INTEROP_BIG=1.
-func downloadSize(kind string) int64 {
-	if kind != "tap" || big() {
-		return gib
-	}
-	return 256 * mib
-}
-
 // TestServeAndGet runs, for each path: the kernel pings the stack; curl
-// downloads a large file from `ustack serve http`; 200 parallel curl
+// downloads 1 GiB from `ustack serve http`; 200 parallel curl
 // requests; a kernel client resets mid-transfer; a closed port refuses;
 // SIGINT stops the server cleanly; then `ustack get` downloads from a Go
 // HTTP server on the kernel side.
@@ -35,7 +25,7 @@ func TestServeAndGet(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			require(t)
 			p := newPath(t, kind)
-			bigFile := data(t, downloadSize(kind))
+			bigFile := data(t, gib)
 			small := data(t, 16<<10)
 			getFile := data(t, 64*mib)
 			if big() {

@@ -55,6 +55,19 @@ type Config struct {
 	// tcp.Linux() (see LINUX-WIRE.md); its MTU is clamped to the link's.
 	TCP tcp.Config
 
+	// DisableGSO turns off TCP segmentation offload. By default, on a
+	// link that implements link.GSO with transmit buffers larger than one
+	// MTU-sized frame (link/mem WithGSO, link/tap WithOffload(true)), the
+	// engine hands runs of full segments to the link as one super-segment
+	// of up to 64 KiB (TCP.GSOMaxSize, set from the link: a non-zero
+	// value there can only lower it). Segments on the wire are the same.
+	DisableGSO bool
+
+	// DisableGRO turns off receive coalescing: by default in-order data
+	// segments of one connection received in one burst are processed as a
+	// run and acknowledged once, as Linux acknowledges a GRO aggregate.
+	DisableGRO bool
+
 	// MaxTimeWait bounds the connections kept in TIME-WAIT; past it a
 	// closing connection is forgotten at once (Linux tcp_max_tw_buckets).
 	// Default 262144.

@@ -36,6 +36,8 @@ type tcpLayer struct {
 	dirtyLn   []*listenEP // listeners with connections to hand out
 	timeWait  int         // connections in TIME-WAIT now
 	stats     tcpGlueStats
+	gro       bool     // receive offload on (tcpgro.go)
+	runs      []groRun // open GRO runs, at most maxRuns
 }
 
 // tcpGlueStats count what the glue itself drops.
@@ -44,6 +46,7 @@ type tcpGlueStats struct {
 	InHdrErrors  uint64 // malformed header or options
 	OutNoBuffers uint64 // segment lost: no transmit buffer
 	TimeWaitDrop uint64 // TIME-WAIT entries dropped because the table was full
+	GROSegs      uint64 // segments that joined a GRO run
 }
 
 // segOut is the tcp.Output of the layer: it builds each segment into a frame
@@ -60,6 +63,15 @@ func (l *tcpLayer) init(s *Stack, cfg tcp.Config) error {
 	if cfg.MTU == 0 || cfg.MTU > s.host.MTU() {
 		cfg.MTU = s.host.MTU()
 	}
+	// Segmentation offload follows the link (tcpgro.go); TCP.GSOMaxSize
+	// can only lower it.
+	if m := gsoMaxSize(s.cfg.Link, cfg.MTU); s.cfg.DisableGSO || m == 0 {
+		cfg.GSOMaxSize = 0
+	} else if cfg.GSOMaxSize == 0 || cfg.GSOMaxSize > m {
+		cfg.GSOMaxSize = m
+	}
+	l.gro = !s.cfg.DisableGRO
+	l.runs = make([]groRun, 0, maxRuns)
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -116,7 +128,9 @@ func (l *tcpLayer) Deliver(now time.Duration, p *ip.Packet, b *link.Buf, out ip.
 		b.Free()
 		return
 	}
-	if b.Flags&link.FlagCsumValid == 0 && !th.ChecksumValid4(p.Src.As4(), p.Dst.As4()) {
+	// A FlagCsumPartial frame was built in-process (a peer on link/mem
+	// offloading its checksum): nothing on a wire could have damaged it.
+	if b.Flags&(link.FlagCsumValid|link.FlagCsumPartial) == 0 && !th.ChecksumValid4(p.Src.As4(), p.Dst.As4()) {
 		l.stats.InCsumErrors++
 		l.counters.InErrs++
 		b.Free()
@@ -149,6 +163,9 @@ func (l *tcpLayer) Deliver(now time.Duration, p *ip.Packet, b *link.Buf, out ip.
 				}
 			}
 		}
+		if l.gro && l.deliverRun(ep, seg, b) {
+			return // the run's end re-arms the timer and queues events
+		}
 		ep.conn.Input(now, seg, b, &l.out)
 		l.touch(ep)
 		return
@@ -176,6 +193,17 @@ func (l *tcpLayer) listenerFor(local netip.AddrPort) *listenEP {
 
 // Send builds one segment into a transmit frame and hands it to IP.
 func (o *segOut) Send(t *tcp.Tuple, h *wire.TCPHeader, opts *wire.TCPOptions, p1, p2 []byte) {
+	o.send(t, h, opts, p1, p2, 0)
+}
+
+// SendGSO builds a super-segment into one transmit frame for the link to
+// cut at segSize (tcp.GSOOutput): FlagGSO, and the checksum left for the
+// link to complete per piece (FlagCsumPartial).
+func (o *segOut) SendGSO(t *tcp.Tuple, h *wire.TCPHeader, opts *wire.TCPOptions, p1, p2 []byte, segSize int) {
+	o.send(t, h, opts, p1, p2, segSize)
+}
+
+func (o *segOut) send(t *tcp.Tuple, h *wire.TCPHeader, opts *wire.TCPOptions, p1, p2 []byte, gso int) {
 	b := o.tx.Pool().Get()
 	if b == nil {
 		o.l.stats.OutNoBuffers++
@@ -200,8 +228,16 @@ func (o *segOut) Send(t *tcp.Tuple, h *wire.TCPHeader, opts *wire.TCPOptions, p1
 	n += copy(d[n:], p1)
 	n += copy(d[n:], p2)
 	b.SetLen(n)
-	wire.TCP(d[:n]).SetChecksum4(t.Local.Addr().As4(), t.Remote.Addr().As4())
-	b.Flags |= link.FlagCsumValid
+	if gso > 0 {
+		seg := wire.TCP(d[:n])
+		seg[16], seg[17] = 0, 0
+		seg.SetChecksumField(^wire.Fold(wire.PseudoHeaderSum4(t.Local.Addr().As4(), t.Remote.Addr().As4(), wire.ProtoTCP, uint16(n))))
+		b.Flags |= link.FlagGSO | link.FlagCsumPartial
+		b.GSOSize = uint16(gso)
+	} else {
+		wire.TCP(d[:n]).SetChecksum4(t.Local.Addr().As4(), t.Remote.Addr().As4())
+		b.Flags |= link.FlagCsumValid
+	}
 	// DFDefault sets DF for TCP, as Linux's path MTU discovery does.
 	// Output owns b whatever happens; an error (no route, neighbour
 	// failed) is counted by IP and repaired by retransmission or timeout.
@@ -302,6 +338,7 @@ func (l *tcpLayer) remove(ep *endpoint) {
 // the shard (what is left waits for the next burst).
 func (l *tcpLayer) endBurst(now time.Duration, tx ip.Output) {
 	l.enter(now, tx)
+	l.endRuns()
 	for round := 0; round < 8 && (len(l.dirty) > 0 || len(l.dirtyLn) > 0); round++ {
 		for i := 0; i < len(l.dirtyLn); i++ {
 			ln := l.dirtyLn[i]
@@ -328,6 +365,7 @@ func seqValue(v uint32) seqnum.Value { return seqnum.Value(v) }
 func (ep *endpoint) OnTimer(now time.Duration, tx *shard.TX) {
 	l := ep.l
 	l.enter(now, tx)
+	l.endRunOf(ep)
 	ep.conn.OnTimer(now, &l.out)
 	l.touch(ep)
 }

@@ -22,6 +22,13 @@ type TCPStats struct {
 	InHdrErrors  uint64 // segments dropped for a malformed header or options
 	OutNoBuffers uint64 // segments lost for want of a transmit buffer
 	TimeWaitDrop uint64 // closing connections forgotten: TIME-WAIT table full
+	// GROSegs counts received segments that joined a GRO run: processed
+	// after another of their connection in the same burst and
+	// acknowledged with it (see Config.DisableGRO).
+	GROSegs uint64
+	// GSOMaxSize is the largest TCP payload sent as one super-segment
+	// (0: no segmentation offload; see Config.DisableGSO).
+	GSOMaxSize int
 }
 
 // TCPStats returns a snapshot of the TCP table and counters.
@@ -38,6 +45,8 @@ func (s *Stack) TCPStats() (TCPStats, error) {
 			InHdrErrors:  l.stats.InHdrErrors,
 			OutNoBuffers: l.stats.OutNoBuffers,
 			TimeWaitDrop: l.stats.TimeWaitDrop,
+			GROSegs:      l.stats.GROSegs,
+			GSOMaxSize:   l.cfg.GSOMaxSize,
 		}
 	})
 	return st, err

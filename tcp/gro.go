@@ -13,8 +13,8 @@ import (
 // ends it with one EndRun: the run is acknowledged and answered as one
 // coalesced segment would be (one ACK instead of one per two segments),
 // while each segment is still checked and queued on its own, in its own
-// frame buffer (no copy). Every InputRun must be followed by EndRun before
-// the Conn is used for anything else but more InputRun.
+// frame buffer (no copy). Every run must be ended by EndRun; other calls
+// in between are allowed (the ACK owed then rides on what they send).
 func (c *Conn) InputRun(now time.Duration, seg *Segment, buf *link.Buf, out Output) {
 	c.cnt.InSegs++
 	c.segsIn++

@@ -57,6 +57,8 @@ package tcp
 // detection and the RTO; spurious ones are undone by D-SACK), F-RTO, ECN,
 // TCP Fast Open, MD5 signatures, urgent data (URG is ignored), path MTU
 // discovery, slow start after idle, receive-buffer autotuning, pacing,
+// Linux's TSO autosizing and deferral (a super-segment is as large as the
+// windows and GSOMaxSize allow; the cut segments are the same either way),
 // and Linux's truesize-based receive memory
 // accounting (windows are payload bytes against half the buffer, Linux's
 // default scaling ratio; small in-order segments are coalesced into the

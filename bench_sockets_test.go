@@ -12,8 +12,10 @@ import (
 
 // BenchmarkConnRTT is a 1-byte request and a 1-byte response over
 // link/mem through net.Conn (both ends ustack TCPConns).
-func BenchmarkConnRTT(b *testing.B) {
-	sa, sb := benchPair(b, shard.Adaptive)
+func BenchmarkConnRTT(b *testing.B) { benchConnRTT(b, shard.Adaptive) }
+
+func benchConnRTT(b *testing.B, mode shard.Mode) {
+	sa, sb := benchPair(b, mode)
 	c, s := connPair(b, sa, sb)
 	go func() {
 		var one [1]byte
@@ -29,6 +31,7 @@ func BenchmarkConnRTT(b *testing.B) {
 	var one [1]byte
 	b.ReportAllocs()
 	b.ResetTimer()
+	st := startShardStats(sa, sb)
 	for b.Loop() {
 		if _, err := c.Write(one[:]); err != nil {
 			b.Fatal(err)
@@ -36,6 +39,34 @@ func BenchmarkConnRTT(b *testing.B) {
 		if _, err := c.Read(one[:]); err != nil {
 			b.Fatal(err)
 		}
+	}
+	st.report(b)
+}
+
+// shardStats reports what the shards of both stacks did per operation:
+// frames sent (a 1-byte exchange should cost two, the ACKs riding on the
+// request and the reply) and parks.
+type shardStats struct {
+	a, b   *ustack.Stack
+	sa, sb shard.Stats
+}
+
+func startShardStats(a, b *ustack.Stack) *shardStats {
+	return &shardStats{a: a, b: b, sa: a.ShardStats(), sb: b.ShardStats()}
+}
+
+func (s *shardStats) report(b *testing.B) {
+	ea, eb := s.a.ShardStats(), s.b.ShardStats()
+	n := float64(b.N)
+	b.ReportMetric(float64(ea.TxFrames-s.sa.TxFrames+eb.TxFrames-s.sb.TxFrames)/n, "frames/op")
+	b.ReportMetric(float64(ea.Parks-s.sa.Parks+eb.Parks-s.sb.Parks)/n, "parks/op")
+}
+
+// BenchmarkPolling is the RTT benchmarks in every polling mode.
+func BenchmarkPolling(b *testing.B) {
+	for _, m := range []shard.Mode{shard.Busy, shard.Adaptive, shard.Interrupt} {
+		b.Run("conn-"+m.String(), func(b *testing.B) { benchConnRTT(b, m) })
+		b.Run("event-"+m.String(), func(b *testing.B) { benchEventRTT(b, m) })
 	}
 }
 
@@ -116,8 +147,10 @@ func (k *rttClient) Closed(*ustack.EventConn, error) {}
 // run on their shards (the server echoes from its Readable handler, the
 // client sends the next byte from its own), so no application goroutine
 // is woken per round trip.
-func BenchmarkEventRTT(b *testing.B) {
-	sa, sb := benchPair(b, shard.Adaptive)
+func BenchmarkEventRTT(b *testing.B) { benchEventRTT(b, shard.Adaptive) }
+
+func benchEventRTT(b *testing.B, mode shard.Mode) {
+	sa, sb := benchPair(b, mode)
 	if _, err := sb.ListenEvents(7, rttEcho{}); err != nil {
 		b.Fatal(err)
 	}
@@ -130,11 +163,13 @@ func BenchmarkEventRTT(b *testing.B) {
 	one := []byte{1}
 	b.ReportAllocs()
 	b.ResetTimer()
+	st := startShardStats(sa, sb)
 	sa.Exec(b.Context(), func() {
 		k.left = b.N
 		ec.Write(one)
 	})
 	<-k.done
+	st.report(b)
 }
 
 // benchPair is newPair for benchmarks.

@@ -6,14 +6,16 @@ import "fmt"
 type Mode uint8
 
 const (
-	// Adaptive polls for Config.SpinTime after the loop goes idle,
-	// yielding the processor between polls, then parks until a frame, a
-	// task, a timer or shutdown wakes it. The default.
+	// Adaptive polls for Config.SpinTime after the loop goes idle, then
+	// parks until a frame, a task, a timer or shutdown wakes it. The
+	// default. While polling it yields the processor as Busy does.
 	Adaptive Mode = iota
-	// Busy pins the shard to an OS thread and never sleeps: the lowest
-	// latency, one core burnt per shard. When idle it calls
-	// runtime.Gosched once every 64 polls so that a process with more
-	// busy shards than GOMAXPROCS still makes progress.
+	// Busy never sleeps: the lowest latency, one core (one P) burnt per
+	// shard. It yields the processor (runtime.Gosched) after every
+	// iteration that did work, so the goroutines it woke run at once, and
+	// every 16 idle polls, so that a process with more busy shards than
+	// GOMAXPROCS still makes progress. It does not lock its OS thread
+	// (see yielder in run.go for why).
 	Busy
 	// Interrupt parks as soon as an iteration finds nothing to do.
 	Interrupt

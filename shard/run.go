@@ -12,8 +12,7 @@ const checkEvery = 64
 
 // Run drives the shard on the calling goroutine until ctx is done (it
 // returns ctx.Err()) or Close is called (ErrClosed), waiting for work as
-// Config.Mode says. Busy mode locks the goroutine to its OS thread for
-// the duration. Frames still queued for TX are flushed once on the way out
+// Config.Mode says. Frames still queued for TX are flushed once on the way out
 // and, after Close, freed.
 func (s *Shard) Run(ctx context.Context) error {
 	if !s.running.CompareAndSwap(false, true) {
@@ -47,21 +46,54 @@ func (s *Shard) stopped(ctx context.Context) error {
 }
 
 func (s *Shard) runBusy(ctx context.Context) error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	var y yielder
 	for i := 0; ; i++ {
 		if i%checkEvery == 0 {
 			if err := s.stopped(ctx); err != nil {
 				return err
 			}
 		}
-		if !s.iterate(s.clock.Now()) && i%checkEvery == 0 {
-			// Idle: let other goroutines have this P once in a while, so
-			// an oversubscribed process (more busy shards than Ps) still
-			// makes progress between the runtime's 10 ms preemptions.
-			// A lone busy shard pays one cheap Gosched per 64 polls.
-			runtime.Gosched()
-		}
+		y.after(s.iterate(s.clock.Now()) || s.more)
+	}
+}
+
+// yieldEvery is how many idle polls a spinning shard makes between
+// yields of its processor.
+const yieldEvery = 16
+
+// yielder decides when a spinning shard gives its P to other goroutines
+// (runtime.Gosched). A shard that spins shares the Go scheduler with the
+// application and, when several stacks run in one process, with other
+// shards; on a small GOMAXPROCS every P may be spinning. Yielding on
+// every idle poll (what the loop first did) costs a trip through the
+// global run queue and its lock per poll, with both shards of a pair
+// contending for it, and lets a P run dry and its thread sleep in the
+// kernel (~20 µs to wake on a small VM). Instead a shard yields:
+//   - after an iteration that did work: that is when it readies
+//     application goroutines (a completed socket Read or Write, a woken
+//     Accept), which wait in this P's run queue until it yields, and the
+//     yield costs nothing on the critical path because the frames of the
+//     iteration have already left;
+//   - every yieldEvery idle polls, so that anything else runnable on this
+//     P (a timer's goroutine, another shard) waits a few microseconds,
+//     not until the runtime's 10 ms preemption.
+//
+// Busy mode does not lock the goroutine to its OS thread: a locked
+// goroutine that yields hands its P to another thread and sleeps in the
+// kernel until it is scheduled again (two futex round trips per yield),
+// which made busy mode the slowest mode on 2 cores (event RTT ~29 µs,
+// net.Conn RTT ~85 µs against adaptive's ~6 and ~20).
+type yielder struct{ idle int }
+
+func (y *yielder) after(work bool) {
+	if work {
+		y.idle = 0
+		runtime.Gosched()
+		return
+	}
+	if y.idle++; y.idle >= yieldEvery {
+		y.idle = 0
+		runtime.Gosched()
 	}
 }
 
@@ -81,6 +113,7 @@ func (s *Shard) runPark(ctx context.Context) error {
 	}
 	idle := false
 	var idleSince time.Duration
+	var y yielder
 	for i := 0; ; i++ {
 		if i%checkEvery == 0 {
 			if err := s.stopped(ctx); err != nil {
@@ -90,13 +123,16 @@ func (s *Shard) runPark(ctx context.Context) error {
 		now := s.clock.Now()
 		if s.iterate(now) || s.more {
 			idle = false
+			if spin > 0 {
+				y.after(true)
+			}
 			continue
 		}
 		if !idle {
 			idle, idleSince = true, now
 		}
 		if now-idleSince < spin {
-			runtime.Gosched()
+			y.after(false)
 			continue
 		}
 		if err := s.park(ctx, now, fw); err != nil {

@@ -84,7 +84,14 @@ func (l *tcpLayer) init(s *Stack, cfg tcp.Config) error {
 		}
 		cfg.ChallengeACKLimiter = tcp.NewRateLimiter(limit, time.Second)
 	}
-	l.cfg = cfg
+	// One cache of send buffers for the shard's connections, and the
+	// Config resolved once rather than for every connection.
+	cfg.Cache = tcp.NewCache(0)
+	rcfg, err := cfg.Resolved()
+	if err != nil {
+		return err
+	}
+	l.cfg = rcfg
 	src := s.cfg.Rand
 	if src == nil {
 		src = rand.Reader

@@ -66,6 +66,9 @@ func (c *Conn) ackNewData(now time.Duration, seg *Segment) uint32 {
 	if ack.GreaterThan(c.ringSeq) {
 		n := min(int(ack.Sub(c.ringSeq)), c.ring.n)
 		c.ring.consume(n)
+		if c.finQueued {
+			c.ring.release() // no more data will be written
+		}
 		c.ringSeq = c.ringSeq.Add(seqnum.Size(n))
 		c.bytesAcked += uint64(n)
 		if n > 0 {

@@ -62,6 +62,7 @@ func (c *Conn) CloseWrite(now time.Duration, out Output) {
 		return
 	}
 	c.finQueued = true
+	c.ring.release() // when already empty: no more data will be written
 	c.disarm(timerKeepalive)
 	c.push(now, out)
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ustack/ustack/tcp/cc"
 )
 
 // Config holds every tunable of a connection or listener. The zero value of
@@ -163,6 +165,16 @@ type Config struct {
 	// Counters receives the protocol counters. Nil gives each connection
 	// or listener its own.
 	Counters *Counters
+	// Cache, when set, recycles send-buffer storage among the connections
+	// made with this Config (see Cache). It has one owner: every
+	// connection using it must be driven by the same goroutine (one
+	// shard). Nil: each connection allocates its own.
+	Cache *Cache
+
+	// Set by Resolved: defaults applied and validated, and the congestion
+	// controller every connection starts from (copied, not shared).
+	resolved bool
+	ccTmpl   cc.Algorithm
 }
 
 // Linux returns the `linux` profile: every field set to Linux's value.
@@ -324,6 +336,9 @@ func (c Config) Validate() error {
 
 // resolve validates c, fills defaults and the shared pointers.
 func (c Config) resolve() (Config, error) {
+	if c.resolved {
+		return c, nil
+	}
 	if err := c.Validate(); err != nil {
 		return c, err
 	}
@@ -334,8 +349,22 @@ func (c Config) resolve() (Config, error) {
 	if c.ChallengeACKLimiter == nil {
 		c.ChallengeACKLimiter = NewRateLimiter(c.ChallengeACKLimit, time.Second)
 	}
+	alg, err := cc.New(c.CongestionControl, cc.Config{InitialWindow: c.InitCwnd})
+	if err != nil {
+		return c, fmt.Errorf("%w: CongestionControl: %w", ErrConfig, err)
+	}
+	c.ccTmpl = alg
+	c.resolved = true
 	return c, nil
 }
+
+// Resolved returns c validated, with its defaults applied and its shared
+// objects (Counters, ChallengeACKLimiter) made when nil. Connections and
+// listeners made from a resolved Config skip that work, which otherwise
+// runs for every connection: a stack resolves its Config once. Changing a
+// field of the result afterwards is not supported (the defaults are not
+// applied again).
+func (c Config) Resolved() (Config, error) { return c.resolve() }
 
 // winSpace is the receive space that windows are carved from: half the
 // buffer (Linux tcp_win_from_space with the default scaling ratio).

@@ -70,6 +70,7 @@ type Conn struct {
 	rttSeq     seqnum.Value
 	rttStart   time.Duration
 	cc         cc.Algorithm
+	cubic      cc.Cubic // c.cc's storage when it is CUBIC
 	prr        cc.PRR
 	sb         scoreboard
 	rtxNext    seqnum.Value // recovery: next sequence number to consider resending
@@ -164,12 +165,21 @@ func newConn(now time.Duration, cfg Config, t Tuple, iss seqnum.Value) (*Conn, e
 	c.rcvMSS = 536
 	c.lastRecv = now
 	c.ring.size = cfg.SndBuf
+	c.ring.cache = cfg.Cache
 	c.ooo.Init(reasm.Config{MaxBytes: cfg.RcvBuf})
-	alg, err := cc.New(cfg.CongestionControl, cc.Config{InitialWindow: cfg.InitCwnd})
-	if err != nil {
-		return nil, fmt.Errorf("%w: CongestionControl: %w", ErrConfig, err)
+	// The controller is a copy of the resolved Config's template, in the
+	// Conn itself for the default CUBIC: no allocation of its own.
+	switch t := cfg.ccTmpl.(type) {
+	case *cc.Cubic:
+		c.cubic = *t
+		c.cc = &c.cubic
+	default:
+		alg, err := cc.New(cfg.CongestionControl, cc.Config{InitialWindow: cfg.InitCwnd})
+		if err != nil {
+			return nil, fmt.Errorf("%w: CongestionControl: %w", ErrConfig, err)
+		}
+		c.cc = alg
 	}
-	c.cc = alg
 	c.cc.Init(c.sndMSS, now)
 	c.recover = iss
 	c.fack = iss
@@ -271,6 +281,8 @@ func (c *Conn) toClosed() {
 	c.setState(Closed)
 	c.armed = 0
 	c.ooo.Reset()
+	c.ring.n = 0 // nothing will be sent again
+	c.ring.release()
 	if c.err != nil {
 		c.rcvQ.free()
 	}

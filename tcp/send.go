@@ -20,6 +20,7 @@ type sendRing struct {
 	size  int    // the most it may hold (Config.SndBuf)
 	start int    // index of the first byte
 	n     int    // bytes held
+	cache *Cache // where first-size storage comes from and goes back to
 }
 
 func (r *sendRing) free() int { return r.size - r.n }
@@ -35,10 +36,27 @@ func (r *sendRing) grow(need int) {
 	if c <= len(r.buf) {
 		return
 	}
-	nb := make([]byte, c)
+	var nb []byte
+	if c == sendRingMin {
+		nb = r.cache.getRing()
+	}
+	if nb == nil {
+		nb = make([]byte, c)
+	}
 	p1, p2 := r.slices(0, r.n)
 	copy(nb[copy(nb, p1):], p2)
+	r.cache.putRing(r.buf)
 	r.buf, r.start = nb, 0
+}
+
+// release gives the storage back (to the cache when there is one) once
+// the ring is empty for good; a later write would allocate again.
+func (r *sendRing) release() {
+	if r.buf == nil || r.n != 0 {
+		return
+	}
+	r.cache.putRing(r.buf)
+	r.buf, r.start = nil, 0
 }
 
 // write appends as much of p as fits and returns the count.

@@ -1,0 +1,175 @@
+package ustack_test
+
+import (
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/ustack/ustack"
+	"github.com/ustack/ustack/link"
+	"github.com/ustack/ustack/link/impair"
+	"github.com/ustack/ustack/shard"
+	"github.com/ustack/ustack/sim"
+	"github.com/ustack/ustack/tcp"
+)
+
+// Connection churn: open, a 1-byte request and answer, close — the cps
+// workloads of `ustack bench`. The server answers and closes first, so
+// TIME-WAIT stays on its side, as in internal/bench/ustacksys.
+
+// cpsEchoServer reads the request, answers it and closes.
+type cpsEchoServer struct{}
+
+func (cpsEchoServer) Accept(*ustack.EventConn) ustack.ConnHandler { return cpsEchoServer{} }
+func (cpsEchoServer) Established(*ustack.EventConn)               {}
+func (cpsEchoServer) Readable(c *ustack.EventConn) {
+	var b [1]byte
+	n, err := c.Read(b[:])
+	if n == 1 {
+		c.Write(b[:])
+		c.Close()
+	} else if err != nil && !errors.Is(err, tcp.ErrWouldBlock) {
+		c.Close()
+	}
+}
+func (cpsEchoServer) Writable(*ustack.EventConn)      {}
+func (cpsEchoServer) Closed(*ustack.EventConn, error) {}
+
+// cpsClient is one connection's client side, reused connection after
+// connection: send a byte, read the answer and the FIN, close.
+type cpsClient struct {
+	b     [1]byte
+	got   bool
+	err   error
+	ended bool
+	done  chan error // nil: record in ended/err only (simulation)
+}
+
+func (k *cpsClient) Established(c *ustack.EventConn) {
+	if _, err := c.Write(k.b[:]); err != nil {
+		c.Abort()
+	}
+}
+func (k *cpsClient) Readable(c *ustack.EventConn) {
+	for {
+		n, err := c.Read(k.b[:])
+		if n == 1 {
+			k.got = true
+		}
+		if err == io.EOF {
+			c.Close()
+			return
+		}
+		if errors.Is(err, tcp.ErrWouldBlock) {
+			return
+		}
+		if n == 0 || err != nil {
+			c.Abort()
+			return
+		}
+	}
+}
+func (k *cpsClient) Writable(*ustack.EventConn) {}
+func (k *cpsClient) Closed(_ *ustack.EventConn, err error) {
+	if err == nil && !k.got {
+		err = errors.New("closed before the answer")
+	}
+	k.err, k.ended = err, true
+	if k.done != nil {
+		k.done <- err
+	}
+}
+
+// BenchmarkEventConnChurn opens, exchanges one byte on and closes one
+// connection per iteration through the event API, between two running
+// stacks over link/mem (the cps-1 workload). It reports conns/s; allocs/op
+// are both stacks' allocations per connection.
+func BenchmarkEventConnChurn(b *testing.B) {
+	sa, sb := benchPair(b, shard.Adaptive)
+	if _, err := sb.ListenEvents(7, cpsEchoServer{}); err != nil {
+		b.Fatal(err)
+	}
+	raddr := netip.MustParseAddrPort("10.0.0.2:7")
+	k := &cpsClient{done: make(chan error, 1)}
+	b.ReportAllocs()
+	start := time.Now()
+	for b.Loop() {
+		k.got = false
+		if _, err := sa.DialEvents(raddr, k); err != nil {
+			b.Fatal(err)
+		}
+		if err := <-k.done; err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "conns/s")
+}
+
+// churnSim is two Manual stacks on a lossless simulated link, for measuring
+// a connection's own cost (CPU and allocations) without goroutine
+// scheduling: one goroutine steps both stacks on virtual time.
+type churnSim struct {
+	w     *sim.World
+	a, b  *ustack.Stack
+	raddr netip.AddrPort
+	k     cpsClient
+}
+
+func newChurnSim(tb testing.TB) *churnSim {
+	tb.Helper()
+	w := sim.New(1)
+	pa, pb := w.Link(impair.Config{}, impair.Config{}, sim.WithPoolConfig(link.PoolConfig{Count: 4096}))
+	n := &churnSim{w: w, raddr: netip.MustParseAddrPort("10.0.0.2:7")}
+	var err error
+	n.a, err = ustack.New(ustack.Config{Link: pa, Addr: netip.MustParsePrefix("10.0.0.1/24"), Clock: w.Clock(), Manual: true,
+		Rand: rand.NewChaCha8(seedBytes(1, 1))})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n.b, err = ustack.New(ustack.Config{Link: pb, Addr: netip.MustParsePrefix("10.0.0.2/24"), Clock: w.Clock(), Manual: true,
+		Rand: rand.NewChaCha8(seedBytes(1, 2))})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w.AddHost(n.a, pa)
+	w.AddHost(n.b, pb)
+	tb.Cleanup(func() { w.Close(); n.a.Close(); n.b.Close() })
+	if _, err := n.b.ListenEvents(7, cpsEchoServer{}); err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+// one runs one connection to its end (Closed on the client).
+func (n *churnSim) one(tb testing.TB) {
+	n.k.got, n.k.ended, n.k.err = false, false, nil
+	if _, err := n.a.DialEvents(n.raddr, &n.k); err != nil {
+		tb.Fatal(err)
+	}
+	if !n.w.RunUntil(func() bool { return n.k.ended }, time.Second) {
+		tb.Fatal("connection did not finish in 1 s of virtual time")
+	}
+	if n.k.err != nil {
+		tb.Fatal(n.k.err)
+	}
+	// Let the server see the client's last ACK.
+	n.w.RunFor(time.Millisecond)
+}
+
+// BenchmarkEventConnChurnSim is BenchmarkEventConnChurn on the simulator:
+// the CPU and allocations of one connection's life on both stacks, free of
+// scheduling noise. TIME-WAIT entries accumulate on the server as they do
+// in the real-time run (one per connection, 60 s of virtual time each).
+func BenchmarkEventConnChurnSim(b *testing.B) {
+	n := newChurnSim(b)
+	for range 100 {
+		n.one(b)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		n.one(b)
+	}
+}

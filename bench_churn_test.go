@@ -173,3 +173,51 @@ func BenchmarkEventConnChurnSim(b *testing.B) {
 		n.one(b)
 	}
 }
+
+// BenchmarkConnChurn is BenchmarkEventConnChurn through net.Listener and
+// net.Conn (the ustack-conn cps-1 workload): a goroutine per accepted
+// connection on the server, the client dials, writes, reads the answer
+// and the EOF, and closes.
+func BenchmarkConnChurn(b *testing.B) {
+	sa, sb := benchPair(b, shard.Adaptive)
+	ln, err := sb.Listen("tcp4", "10.0.0.2:7")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				var one [1]byte
+				if _, err := io.ReadFull(c, one[:]); err == nil {
+					c.Write(one[:])
+				}
+				c.Close()
+			}()
+		}
+	}()
+	b.ReportAllocs()
+	start := time.Now()
+	var one [1]byte
+	for b.Loop() {
+		c, err := sa.Dial("tcp4", "10.0.0.2:7")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Write(one[:]); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, one[:]); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Read(one[:]); err != io.EOF {
+			b.Fatalf("after the answer: %v, want EOF", err)
+		}
+		c.Close()
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "conns/s")
+}

@@ -309,7 +309,7 @@ func (l *tcpLayer) dial(now time.Duration, raddr netip.AddrPort) (*endpoint, err
 		return nil, fmt.Errorf("ustack: dial %s: %w: %w", raddr, syscall.EADDRNOTAVAIL, err)
 	}
 	t := tcp.Tuple{Local: netip.AddrPortFrom(src, port), Remote: raddr}
-	c, err := tcp.Dial(now, l.cfg, t, l.secrets.ISN(now, t), &l.out)
+	c, err := l.secrets.Dial(now, l.cfg, t, &l.out)
 	if err != nil {
 		return nil, err
 	}

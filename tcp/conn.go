@@ -132,10 +132,26 @@ type Conn struct {
 // sends SYN with our options and enters SYN-SENT. iss is the initial send
 // sequence number (RFC 6528, tcp/internal/isn). The RTO timer is armed.
 func Dial(now time.Duration, cfg Config, t Tuple, iss seqnum.Value, out Output) (*Conn, error) {
+	return dial(now, cfg, t, iss, tsOffsetFor(iss), out)
+}
+
+// Dial is an active open whose initial sequence number (RFC 6528) and
+// timestamp offset come from the secrets. The offset is keyed on the
+// address pair only, as Linux keys it: successive connections to one host
+// carry increasing TSvals, so a peer holding the previous connection of a
+// reused port in TIME-WAIT accepts the new SYN (RFC 6191 PAWS check)
+// instead of answering it with an ACK that costs a reset and a one-second
+// SYN retransmission.
+func (s *Secrets) Dial(now time.Duration, cfg Config, t Tuple, out Output) (*Conn, error) {
+	return dial(now, cfg, t, s.ISN(now, t), s.isn.TSOffsetAddrs(t.Local.Addr(), t.Remote.Addr()), out)
+}
+
+func dial(now time.Duration, cfg Config, t Tuple, iss seqnum.Value, tsOffset uint32, out Output) (*Conn, error) {
 	c, err := newConn(now, cfg, t, iss)
 	if err != nil {
 		return nil, err
 	}
+	c.tsOffset = tsOffset
 	c.cnt.ActiveOpens++
 	c.state = SynSent
 	c.sendSYN(now, out, false)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 
@@ -129,6 +130,9 @@ func (ss *stackSetup) start() (*ustack.Stack, error) {
 // that kind is opened here.
 func (ss *stackSetup) openLink() (link.Link, error) {
 	if ss.spec.Kind == spec.AFXDP {
+		if _, err := net.InterfaceByName(ss.spec.Name); err != nil {
+			return nil, fmt.Errorf("link %s: interface %q not found in this network namespace (see `ip link show`): %w", ss.spec, ss.spec.Name, err)
+		}
 		l, err := afxdp.Open(ss.spec.Name, ss.spec.Queue, afxdp.WithAddrs(ss.addr.Addr()))
 		if err != nil {
 			return nil, fmt.Errorf("link %s: %w", ss.spec, err)

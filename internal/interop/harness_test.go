@@ -288,24 +288,27 @@ func (s *server) stat(name string) int {
 }
 
 // stop sends SIGINT and requires a clean exit within 10 s.
-func (s *server) stop() {
+func (s *server) stop() { s.t.Helper(); s.stopWith(os.Interrupt) }
+
+// stopWith sends sig and requires a clean exit within 10 s.
+func (s *server) stopWith(sig os.Signal) {
 	s.t.Helper()
 	start := time.Now()
-	s.cmd.Process.Signal(os.Interrupt)
+	s.cmd.Process.Signal(sig)
 	select {
 	case <-s.done:
 	case <-time.After(10 * time.Second):
 		s.cmd.Process.Kill()
 		<-s.done
-		s.t.Fatalf("ustack serve did not stop within 10s of SIGINT:\n%s", s.output())
+		s.t.Fatalf("ustack serve did not stop within 10s of %v:\n%s", sig, s.output())
 	}
 	if s.err != nil {
-		s.t.Fatalf("ustack serve exited with %v after SIGINT:\n%s", s.err, s.output())
+		s.t.Fatalf("ustack serve exited with %v after %v:\n%s", s.err, sig, s.output())
 	}
 	s.mu.Lock()
 	st := s.stats
 	s.mu.Unlock()
-	s.t.Logf("ustack serve stopped cleanly in %v; last stats %v", time.Since(start).Round(time.Millisecond), st)
+	s.t.Logf("ustack serve stopped cleanly on %v in %v; last stats %v", sig, time.Since(start).Round(time.Millisecond), st)
 }
 
 // dataFile is a generated file and its digest.

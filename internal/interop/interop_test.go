@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -212,7 +213,7 @@ func TestCaptureReadsClean(t *testing.T) {
 	}
 	p.kernSh(t, time.Minute, fmt.Sprintf("curl -sS --fail -Z -o /dev/null -o /dev/null -o /dev/null -o /dev/null http://%[1]s:8080/ http://%[1]s:8080/%[2]s http://%[1]s:8080/ http://%[1]s:8080/%[2]s", p.stackIP, f.name))
 	p.kernCmd(t, 20*time.Second, bins.kpeer, "refused", p.stackIP+":9")
-	srv.stop()
+	srv.stopWith(syscall.SIGTERM) // the capture must be complete after SIGTERM too
 
 	// One pass: every frame's number, protocols, malformed flag, checksum
 	// verdicts and expert messages.

@@ -221,3 +221,21 @@ func BenchmarkConnChurn(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "conns/s")
 }
+
+// A connection's whole life through the event API (both ends, on the
+// simulator) allocates only the engine's Conn and the glue's endpoint on
+// each side and the dial call's own bookkeeping: send buffers come from
+// the shard's cache and the congestion controller lives in the Conn.
+func TestAllocsEventConnChurn(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	n := newChurnSim(t)
+	for range 20 {
+		n.one(t)
+	}
+	const want = 7 // 2 Conns, 2 endpoints, 3 in DialEvents (task closure and results)
+	if a := testing.AllocsPerRun(50, func() { n.one(t) }); a > want {
+		t.Fatalf("%.1f allocations per connection, want at most %d", a, want)
+	}
+}

@@ -139,22 +139,23 @@ func isFlagErr(err error) bool {
 	return errors.As(err, &fe)
 }
 
-// serve runs the server until ctx ends (or the stack fails), then closes
-// everything in order and prints the closing counters.
+// serve runs the server until ctx ends (or the HTTP server fails), then
+// closes everything in order and prints the closing counters.
 func serve(ctx context.Context, sc *serveConfig, stdout, stderr io.Writer) error {
+	log := newServeLog(stderr)
+	defer log.close()
 	s, err := sc.stack.start()
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	addr := fmt.Sprintf("%s:%d", sc.stack.addr.Addr(), sc.port)
-	var log serveLog
-	log.w = stderr
+	failed := make(chan error, 1)
 
 	var stopServer func()
 	switch sc.kind {
 	case "echo", "discard":
-		el, err := s.ListenEvents(sc.port, &eventServer{echo: sc.kind == "echo", log: &log})
+		el, err := s.ListenEvents(sc.port, &eventServer{echo: sc.kind == "echo", log: log})
 		if err != nil {
 			return fmt.Errorf("listen %s: %w", addr, err)
 		}
@@ -169,12 +170,13 @@ func serve(ctx context.Context, sc *serveConfig, stdout, stderr io.Writer) error
 		srv := &http.Server{
 			Handler:           httpHandler(sc.dir),
 			ReadHeaderTimeout: 30 * time.Second,
-			ErrorLog:          nil,
 		}
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			srv.Serve(&resetListener{Listener: ln, log: &log})
+			if err := srv.Serve(&resetListener{Listener: ln, log: log}); !errors.Is(err, http.ErrServerClosed) {
+				failed <- fmt.Errorf("http server: %w", err)
+			}
 		}()
 		stopServer = func() {
 			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -193,16 +195,21 @@ func serve(ctx context.Context, sc *serveConfig, stdout, stderr io.Writer) error
 		defer t.Stop()
 		tick = t.C
 	}
-	for ctx.Err() == nil {
+	var serr error
+	for serr == nil && ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
+		case serr = <-failed:
 		case <-tick:
-			printStats(stderr, s, &log)
+			printStats(stderr, s, log)
 		}
 	}
 	stopServer()
-	printStats(stderr, s, &log)
-	return s.Close()
+	printStats(stderr, s, log)
+	if err := s.Close(); serr == nil {
+		serr = err
+	}
+	return serr
 }
 
 func printStats(w io.Writer, s *ustack.Stack, log *serveLog) {
@@ -216,18 +223,51 @@ func printStats(w io.Writer, s *ustack.Stack, log *serveLog) {
 }
 
 // serveLog reports per-connection trouble: one line per connection the
-// peer reset, and a count of them.
+// peer reset, and a count of them. reset never blocks (the event
+// handlers call it on the shard goroutine): lines go through a buffered
+// channel to a printing goroutine, and when that is full only the count
+// grows.
 type serveLog struct {
-	w      io.Writer
-	mu     sync.Mutex
 	resets atomic.Uint64
+	mu     sync.Mutex // orders reset's send against close
+	closed bool
+	lines  chan string
+	done   chan struct{}
+}
+
+func newServeLog(w io.Writer) *serveLog {
+	l := &serveLog{lines: make(chan string, 256), done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		for line := range l.lines {
+			fmt.Fprintln(w, line)
+		}
+	}()
+	return l
 }
 
 func (l *serveLog) reset(remote string) {
 	l.resets.Add(1)
 	l.mu.Lock()
-	fmt.Fprintf(l.w, "ustack serve: %s: connection reset by peer\n", remote)
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
+	select {
+	case l.lines <- "ustack serve: " + remote + ": connection reset by peer":
+	default:
+	}
+}
+
+// close prints what is queued; later resets are only counted.
+func (l *serveLog) close() {
+	l.mu.Lock()
+	if !l.closed {
+		l.closed = true
+		close(l.lines)
+	}
 	l.mu.Unlock()
+	<-l.done
 }
 
 // eventServer is echo and discard on the event API: it runs on the

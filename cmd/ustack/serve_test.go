@@ -173,6 +173,16 @@ func TestServeEchoDiscard(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Fatalf("%s answered %d bytes, want %d (equal: %v)", kind, len(got), len(want), bytes.Equal(got, want))
 			}
+			// A client that aborts (SO_LINGER 0: the kernel sends RST) is
+			// reported by the server.
+			rc := dialIn(t, ns, "10.94.0.2:7007")
+			rc.Write([]byte("hello"))
+			rc.(*net.TCPConn).SetLinger(0)
+			rc.Close()
+			deadline := time.Now().Add(5 * time.Second)
+			for !strings.Contains(errb.String(), ": connection reset by peer") && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
 			cancel()
 			select {
 			case err := <-served:
@@ -185,8 +195,9 @@ func TestServeEchoDiscard(t *testing.T) {
 			if !strings.Contains(out.String(), kind+" on 10.94.0.2:7007 over tap:ut0") {
 				t.Errorf("start line: %q", out.String())
 			}
-			if !strings.Contains(errb.String(), "stats conns=") {
-				t.Errorf("no closing stats line: %q", errb.String())
+			if !strings.Contains(errb.String(), ": connection reset by peer") || !strings.Contains(errb.String(), "stats conns=0 ") ||
+				!strings.Contains(errb.String(), " resets_seen=1 ") {
+				t.Errorf("stderr %q; want the reset reported, and a closing stats line with no connections and one reset", errb.String())
 			}
 		})
 	}

@@ -95,19 +95,27 @@ func Apply(h Hdr, b *link.Buf) error {
 	return nil
 }
 
+// udpCsumOffset is where UDP's checksum sits in its header.
+const udpCsumOffset = 6
+
 // Complete finishes a partial checksum: the 16-bit field at
 // start+offset holds the pseudo-header sum, and the checksum covers the
 // frame from start to its end. It reports false, changing nothing, when
 // the field is outside the frame or at an odd offset (no protocol has
 // one, and the sum would not verify).
+//
+// The checksum field offset tells UDP (6) from TCP (16) and ICMP (2).
 func Complete(frame []byte, start, offset int) bool {
 	at := start + offset
 	if start < 0 || offset < 0 || offset&1 != 0 || at+2 > len(frame) {
 		return false
 	}
 	c := wire.Fold(wire.Sum(frame[start:], 0))
-	if c == 0 {
-		c = 0xffff // UDP's "no checksum" value must not be produced
+	if c == 0 && offset == udpCsumOffset {
+		// Only UDP gives 0 a meaning ("no checksum", RFC 768) and sends
+		// 0xffff instead; TCP and ICMP keep 0x0000 (RFC 1624 §3), as
+		// full computation gives and as checkers expect.
+		c = 0xffff
 	}
 	binary.BigEndian.PutUint16(frame[at:], c)
 	return true

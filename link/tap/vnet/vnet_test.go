@@ -182,3 +182,24 @@ func FuzzFrames(f *testing.F) {
 		b.Free()
 	})
 }
+
+// A sum that folds to 0xffff gives checksum 0x0000: TCP keeps it (RFC
+// 1624), UDP sends 0xffff since 0 means "no checksum" there.
+func TestCompleteNegativeZero(t *testing.T) {
+	for _, tc := range []struct {
+		offset int
+		want   uint16
+	}{{16, 0x0000}, {2, 0x0000}, {6, 0xffff}} {
+		seg := make([]byte, 20)
+		// The field holds 0xfffe; one more word of 0x0001 makes the
+		// whole sum 0xffff, whose complement is 0.
+		binary.BigEndian.PutUint16(seg[tc.offset:], 0xfffe)
+		binary.BigEndian.PutUint16(seg[18:], 0x0001)
+		if !vnet.Complete(seg, 0, tc.offset) {
+			t.Fatalf("offset %d: Complete refused", tc.offset)
+		}
+		if got := binary.BigEndian.Uint16(seg[tc.offset:]); got != tc.want {
+			t.Errorf("offset %d: checksum %#04x, want %#04x", tc.offset, got, tc.want)
+		}
+	}
+}

@@ -8,7 +8,7 @@
 // probe) once. For each path the tests check that the kernel pings the
 // stack, that curl downloads a 1 GiB generated file from `ustack serve
 // http` with a matching SHA-256, that 200 parallel curl requests all
-// succeed, that a kernel client resetting mid-transfer is reported by the
+// succeed (one curl with 200 transfers at once, and 200 curl processes), that a kernel client resetting mid-transfer is reported by the
 // server and its connection freed, that a closed port answers RST
 // (connection refused), and that `ustack get` downloads intact from a Go
 // HTTP server on the kernel side. A lossy run (ustack's --impair on its

@@ -18,7 +18,7 @@ var kinds = []string{"afpacket", "tap", "afxdp"}
 
 // TestServeAndGet runs, for each path: the kernel pings the stack; curl
 // downloads 1 GiB from `ustack serve http`; 200 parallel curl
-// requests; a kernel client resets mid-transfer; a closed port refuses;
+// requests (in one curl, and as 200 processes); a kernel client resets mid-transfer; a closed port refuses;
 // SIGINT stops the server cleanly; then `ustack get` downloads from a Go
 // HTTP server on the kernel side.
 func TestServeAndGet(t *testing.T) {
@@ -74,6 +74,18 @@ func TestServeAndGet(t *testing.T) {
 				srv.waitFor(2*time.Second, func() bool { return srv.stats["accepted"] >= before+200 })
 				t.Logf("200 parallel requests in %v; the server accepted %d connections for them",
 					el.Round(time.Millisecond), srv.stat("accepted")-before)
+			})
+
+			t.Run("parallel-200-processes", func(t *testing.T) {
+				start := time.Now()
+				out := p.kernSh(t, 90*time.Second, fmt.Sprintf(
+					"for i in $(seq 200); do curl -sS --max-time 60 -o /dev/null -w '%%{http_code} %%{size_download}\\n' http://%s:8080/%s & done; wait",
+					p.stackIP, small.name))
+				want := fmt.Sprintf("200 %d", small.size)
+				if ok := strings.Count(out, want+"\n"); ok != 200 {
+					t.Fatalf("%d of 200 curl processes got %q:\n%s", ok, want, out)
+				}
+				t.Logf("200 curl processes at once in %v", time.Since(start).Round(time.Millisecond))
 			})
 
 			t.Run("kernel-resets", func(t *testing.T) {

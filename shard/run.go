@@ -53,13 +53,44 @@ func (s *Shard) runBusy(ctx context.Context) error {
 				return err
 			}
 		}
-		y.after(s.iterate(s.clock.Now()) || s.more)
+		now := s.clock.Now()
+		work := s.iterate(now) || s.more
+		y.after(work, now)
+		if !work {
+			s.probe()
+		}
 	}
 }
 
-// yieldEvery is how many idle polls a spinning shard makes between
+// probeSpins is how many cheap looks an idle spinning shard takes at its
+// link and inbox before it runs a full loop iteration again.
+const probeSpins = 32
+
+// rxPeeker is implemented by links that can tell, for the cost of an
+// atomic load, whether Recv would return a frame (link/mem).
+type rxPeeker interface{ RxPending() bool }
+
+// probe spins on the link and the inbox until either has work or
+// probeSpins looks have found none. An idle loop iteration reads the
+// clock, polls the link, the inbox and the timer wheel and runs the
+// handler's EndBurst (a few hundred ns); a look costs two atomic loads,
+// so a frame that arrives while the shard spins is seen sooner. Timers
+// wait at most probeSpins looks longer. Links without RxPending get no
+// probe: only a full iteration can see their frames.
+func (s *Shard) probe() {
+	if s.peek == nil {
+		return
+	}
+	for range probeSpins {
+		if s.peek.RxPending() || s.in.ready() {
+			return
+		}
+	}
+}
+
+// yieldEvery is how long a spinning shard polls an idle link between
 // yields of its processor.
-const yieldEvery = 16
+const yieldEvery = 2 * time.Microsecond
 
 // yielder decides when a spinning shard gives its P to other goroutines
 // (runtime.Gosched). A shard that spins shares the Go scheduler with the
@@ -74,25 +105,20 @@ const yieldEvery = 16
 //     Accept), which wait in this P's run queue until it yields, and the
 //     yield costs nothing on the critical path because the frames of the
 //     iteration have already left;
-//   - every yieldEvery idle polls, so that anything else runnable on this
-//     P (a timer's goroutine, another shard) waits a few microseconds,
-//     not until the runtime's 10 ms preemption.
+//   - every yieldEvery of idle polling, so that anything else runnable
+//     on this P (a timer's goroutine, another shard) waits a couple of
+//     microseconds, not until the runtime's 10 ms preemption.
 //
 // Busy mode does not lock the goroutine to its OS thread: a locked
 // goroutine that yields hands its P to another thread and sleeps in the
 // kernel until it is scheduled again (two futex round trips per yield),
 // which made busy mode the slowest mode on 2 cores (event RTT ~29 µs,
 // net.Conn RTT ~85 µs against adaptive's ~6 and ~20).
-type yielder struct{ idle int }
+type yielder struct{ last time.Duration }
 
-func (y *yielder) after(work bool) {
-	if work {
-		y.idle = 0
-		runtime.Gosched()
-		return
-	}
-	if y.idle++; y.idle >= yieldEvery {
-		y.idle = 0
+func (y *yielder) after(work bool, now time.Duration) {
+	if work || now-y.last >= yieldEvery {
+		y.last = now
 		runtime.Gosched()
 	}
 }
@@ -124,7 +150,7 @@ func (s *Shard) runPark(ctx context.Context) error {
 		if s.iterate(now) || s.more {
 			idle = false
 			if spin > 0 {
-				y.after(true)
+				y.after(true, now)
 			}
 			continue
 		}
@@ -132,7 +158,8 @@ func (s *Shard) runPark(ctx context.Context) error {
 			idle, idleSince = true, now
 		}
 		if now-idleSince < spin {
-			y.after(false)
+			y.after(false, now)
+			s.probe()
 			continue
 		}
 		if err := s.park(ctx, now, fw); err != nil {

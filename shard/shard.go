@@ -48,6 +48,7 @@ type Shard struct {
 	h      Handler
 	clock  Clock
 	waiter link.Waiter
+	peek   rxPeeker // nil when the link has no RxPending
 	wheel  *Wheel
 	tx     TX
 	rx     []*link.Buf
@@ -91,6 +92,7 @@ func New(cfg Config) (*Shard, error) {
 	}
 	s.timer.Stop()
 	s.waiter, _ = cfg.Link.(link.Waiter)
+	s.peek, _ = cfg.Link.(rxPeeker)
 	s.tx.init(cfg.Link, cfg.Burst, cfg.TxQueueLen, cfg.TxRetries, cfg.TxHoldTime)
 	s.in.init(cfg.InboxSize)
 	return s, nil

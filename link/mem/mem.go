@@ -190,6 +190,13 @@ func (l *Link) Recv(bufs []*link.Buf) int {
 	return n
 }
 
+// RxPending reports whether Recv would return a frame now, without
+// taking any: one atomic load, for a poller's tight spin between full
+// loop iterations. Owner only, like Recv.
+func (l *Link) RxPending() bool {
+	return l.rxTailSeen != l.rxHead || l.rx.tail.Load() != l.rxHead
+}
+
 // Arm registers c to be signalled the next time the peer sends a frame.
 // It returns false, registering nothing, when frames are already waiting,
 // the pair is closed, c is nil, or c is unbuffered (a non-blocking send on

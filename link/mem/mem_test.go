@@ -418,3 +418,34 @@ func TestAllocsSteadyState(t *testing.T) {
 		t.Fatalf("InUse %d", a.Pool().InUse())
 	}
 }
+
+// RxPending tells whether Recv would return a frame, and takes none.
+func TestRxPending(t *testing.T) {
+	a, b := smallPair(t)
+	defer a.Close()
+	if b.RxPending() {
+		t.Fatal("RxPending on an empty ring")
+	}
+	out := []*link.Buf{frame(t, a, 1, 60), frame(t, a, 2, 60)}
+	if n := a.Send(out); n != 2 {
+		t.Fatalf("Send took %d of 2", n)
+	}
+	in := make([]*link.Buf, 1)
+	for i := range 2 {
+		for range 2 { // looking takes nothing
+			if !b.RxPending() {
+				t.Fatalf("RxPending false with %d frames waiting", 2-i)
+			}
+		}
+		if n := b.Recv(in); n != 1 {
+			t.Fatalf("Recv got %d frames, want 1", n)
+		}
+		in[0].Free()
+	}
+	if b.RxPending() {
+		t.Fatal("RxPending after every frame was received")
+	}
+	if a.RxPending() {
+		t.Fatal("RxPending on the sending end")
+	}
+}

@@ -121,7 +121,6 @@ func get(ctx context.Context, gc *getConfig, stdout, stderr io.Writer) (err erro
 	tr := &http.Transport{
 		DialContext:        s.DialContext,
 		DisableCompression: true, // the digest is of the bytes served
-		ForceAttemptHTTP2:  false,
 	}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}

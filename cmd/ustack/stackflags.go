@@ -10,7 +10,6 @@ import (
 
 	"github.com/ustack/ustack"
 	"github.com/ustack/ustack/link"
-	"github.com/ustack/ustack/link/afxdp"
 	"github.com/ustack/ustack/link/capture"
 	"github.com/ustack/ustack/link/impair"
 	"github.com/ustack/ustack/link/spec"
@@ -125,21 +124,19 @@ func (ss *stackSetup) start() (*ustack.Stack, error) {
 	return s, nil
 }
 
-// openLink opens the device. spec.Open does not open AF_XDP links yet, and
-// an AF_XDP link must be told which addresses to steer to the socket, so
-// that kind is opened here.
+// openLink opens the device; AF_XDP steers the stack's address to its
+// socket, so spec is told the address.
 func (ss *stackSetup) openLink() (link.Link, error) {
 	if ss.spec.Kind == spec.AFXDP {
 		if _, err := net.InterfaceByName(ss.spec.Name); err != nil {
 			return nil, fmt.Errorf("link %s: interface %q not found in this network namespace (see `ip link show`): %w", ss.spec, ss.spec.Name, err)
 		}
-		l, err := afxdp.Open(ss.spec.Name, ss.spec.Queue, afxdp.WithAddrs(ss.addr.Addr()))
-		if err != nil {
-			return nil, fmt.Errorf("link %s: %w", ss.spec, err)
-		}
-		return l, nil
 	}
-	return spec.Open(ss.spec)
+	l, err := spec.OpenWith(ss.spec, spec.Options{Addrs: []netip.Addr{ss.addr.Addr()}})
+	if err != nil && ss.spec.Kind == spec.AFXDP {
+		return nil, fmt.Errorf("link %s: %w", ss.spec, err)
+	}
+	return l, err
 }
 
 // heldFrames hides the impaired link's descriptor. impair.Link holds

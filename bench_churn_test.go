@@ -223,9 +223,11 @@ func BenchmarkConnChurn(b *testing.B) {
 }
 
 // A connection's whole life through the event API (both ends, on the
-// simulator) allocates only the engine's Conn and the glue's endpoint on
-// each side and the dial call's own bookkeeping: send buffers come from
-// the shard's cache and the congestion controller lives in the Conn.
+// simulator) allocates only the glue's endpoint on each side, the
+// server's Conn (it stays in TIME-WAIT) and the dial call's own
+// bookkeeping: send buffers come from the shard's cache, the congestion
+// controller lives in the Conn, and the client's Conn, CLOSED at the end,
+// is recycled for the next dial.
 func TestAllocsEventConnChurn(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts differ under the race detector")
@@ -234,8 +236,78 @@ func TestAllocsEventConnChurn(t *testing.T) {
 	for range 20 {
 		n.one(t)
 	}
-	const want = 7 // 2 Conns, 2 endpoints, 3 in DialEvents (task closure and results)
+	const want = 6 // 2 endpoints, the server's Conn, 3 in DialEvents (task closure and results)
 	if a := testing.AllocsPerRun(50, func() { n.one(t) }); a > want {
 		t.Fatalf("%.1f allocations per connection, want at most %d", a, want)
+	}
+}
+
+// staleProbe is a client that, once established, pokes the handle of an
+// earlier connection whose Conn was recycled (possibly into this one).
+type staleProbe struct {
+	cpsClient
+	s      *ustack.Stack
+	stale  *ustack.EventConn
+	errs   []error
+	cached int // Conns in the cache once this one was made
+}
+
+func (k *staleProbe) Established(c *ustack.EventConn) {
+	k.cached = ustack.CachedConns(k.s)
+	if _, err := k.stale.Write([]byte("x")); err == nil {
+		k.errs = append(k.errs, errors.New("Write on a dead EventConn succeeded"))
+	}
+	if _, err := k.stale.Read(make([]byte, 1)); err == nil {
+		k.errs = append(k.errs, errors.New("Read on a dead EventConn succeeded"))
+	}
+	k.stale.Close()
+	k.stale.Abort()
+	k.stale.CloseWrite()
+	k.stale.SetNoDelay(false)
+	if k.stale.Buffered() != 0 || k.stale.Peek() != nil {
+		k.errs = append(k.errs, errors.New("a dead EventConn shows data"))
+	}
+	k.cpsClient.Established(c)
+}
+
+// A handle kept past Closed stays dead when its connection's memory is
+// reused: its calls fail or do nothing, and the connection now living in
+// that memory completes its exchange untouched.
+func TestEventConnRecycledHandleStaysDead(t *testing.T) {
+	n := newChurnSim(t)
+	first, err := n.a.DialEvents(n.raddr, &n.k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !n.w.RunUntil(func() bool { return n.k.ended }, time.Second) || n.k.err != nil {
+		t.Fatalf("first connection: ended %v, %v", n.k.ended, n.k.err)
+	}
+	n.w.RunFor(time.Millisecond)
+	laddr := first.LocalAddr()
+	for i := range 3 {
+		if c := ustack.CachedConns(n.a); c != 1 {
+			t.Fatalf("before connection %d: %d Conns cached, want 1 (the last one's)", i+2, c)
+		}
+		k := &staleProbe{s: n.a, stale: first}
+		second, err := n.a.DialEvents(n.raddr, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !n.w.RunUntil(func() bool { return k.ended }, time.Second) {
+			t.Fatalf("connection %d did not finish", i+2)
+		}
+		if k.err != nil {
+			t.Fatalf("connection %d: %v", i+2, k.err)
+		}
+		for _, e := range k.errs {
+			t.Error(e)
+		}
+		if k.cached != 0 {
+			t.Fatalf("connection %d did not reuse the cached Conn", i+2)
+		}
+		if first.LocalAddr() != laddr || second.LocalAddr() == laddr {
+			t.Fatalf("addresses: first %v (was %v), second %v", first.LocalAddr(), laddr, second.LocalAddr())
+		}
+		n.w.RunFor(time.Millisecond)
 	}
 }

@@ -21,8 +21,11 @@ type endpoint struct {
 	// (a SYN-SENT connection aborted because its next hop failed ARP).
 	err error
 
+	tuple tcp.Tuple // conn's, kept for the handle's addresses after release
+
 	dirty       bool // queued for dispatch this burst
 	removed     bool // out of the table for good
+	sock        bool // a TCPConn's: never recycled (its tasks may still run)
 	inTimeWait  bool // counted in tcpLayer.timeWait
 	established bool // Established was delivered
 	closed      bool // Closed was delivered
@@ -36,6 +39,7 @@ func (ep *endpoint) dispatch() {
 	if ep.h == nil || ep.closed {
 		if c.State() == tcp.Closed {
 			l.remove(ep)
+			l.recycle(ep)
 		}
 		return
 	}
@@ -57,6 +61,9 @@ func (ep *endpoint) dispatch() {
 		ep.closed = true
 		h := ep.h
 		ep.h = nil
+		if _, ok := h.(*sockEvents); ok {
+			ep.sock = true
+		}
 		err := c.Err()
 		if ep.err != nil {
 			err = ep.err
@@ -65,6 +72,7 @@ func (ep *endpoint) dispatch() {
 	}
 	if c.State() == tcp.Closed {
 		l.remove(ep)
+		l.recycle(ep)
 		return
 	}
 	l.touch(ep)

@@ -25,7 +25,9 @@ import (
 //   - The slice from Peek is borrowed: it stays valid until the next Peek,
 //     Consume, Read or the handler's return, whichever comes first. Copy
 //     what must outlive it.
-//   - After Closed returns, the EventConn is dead; its methods fail.
+//   - After Closed returns, the EventConn is dead; its methods fail, and
+//     Info reports nothing (the connection's memory is reused; read Info
+//     in Closed if it is wanted). LocalAddr and RemoteAddr still answer.
 
 // ConnHandler receives one connection's events.
 type ConnHandler interface {
@@ -163,8 +165,8 @@ func (c *EventConn) Info() tcp.Info {
 }
 
 // LocalAddr and RemoteAddr are the connection's endpoints.
-func (c *EventConn) LocalAddr() netip.AddrPort  { return c.ep.conn.Tuple().Local }
-func (c *EventConn) RemoteAddr() netip.AddrPort { return c.ep.conn.Tuple().Remote }
+func (c *EventConn) LocalAddr() netip.AddrPort  { return c.ep.tuple.Local }
+func (c *EventConn) RemoteAddr() netip.AddrPort { return c.ep.tuple.Remote }
 
 // Exec runs f on the shard goroutine and waits for it: the way to use
 // EventConns from outside a handler. Output f causes leaves in the same

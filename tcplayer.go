@@ -36,8 +36,9 @@ type tcpLayer struct {
 	dirtyLn   []*listenEP // listeners with connections to hand out
 	timeWait  int         // connections in TIME-WAIT now
 	stats     tcpGlueStats
-	gro       bool     // receive offload on (tcpgro.go)
-	runs      []groRun // open GRO runs, at most maxRuns
+	gro       bool      // receive offload on (tcpgro.go)
+	runs      []groRun  // open GRO runs, at most maxRuns
+	dead      *tcp.Conn // CLOSED stand-in left in recycled endpoints
 }
 
 // tcpGlueStats count what the glue itself drops.
@@ -92,6 +93,9 @@ func (l *tcpLayer) init(s *Stack, cfg tcp.Config) error {
 		return err
 	}
 	l.cfg = rcfg
+	if l.dead, err = tcp.NewClosedConn(rcfg, tcp.Tuple{}); err != nil {
+		return err
+	}
 	src := s.cfg.Rand
 	if src == nil {
 		src = rand.Reader
@@ -308,7 +312,7 @@ func (l *tcpLayer) afterListener(ln *listenEP, c *tcp.Conn) {
 }
 
 func (l *tcpLayer) add(c *tcp.Conn) *endpoint {
-	ep := &endpoint{l: l, conn: c}
+	ep := &endpoint{l: l, conn: c, tuple: c.Tuple()}
 	ep.ec.ep = ep
 	ep.timer.Init(ep)
 	l.conns[c.Tuple()] = ep
@@ -337,6 +341,22 @@ func (l *tcpLayer) remove(ep *endpoint) {
 	if st := ep.conn.State(); st == tcp.Closed || st == tcp.TimeWait {
 		ep.conn.Close(l.out.now, &l.out)
 	}
+}
+
+// recycle gives a CLOSED endpoint's Conn back to the engine's cache
+// (tcp.Conn.Release) once nothing but the endpoint can reach it: out of
+// the table, its Closed delivered (or no handler ever), not on a
+// listener's accept queue, and not a socket's (a TCPConn's parked tasks
+// may still call it). The endpoint keeps a CLOSED stand-in, so a stale
+// EventConn fails as it did before (dispatch, shard only).
+func (l *tcpLayer) recycle(ep *endpoint) {
+	c := ep.conn
+	if !ep.removed || ep.sock || ep.listener != nil || c == l.dead || c.State() != tcp.Closed || ep.h != nil {
+		return
+	}
+	ep.closed = true
+	ep.conn = l.dead
+	c.Release()
 }
 
 // endBurst dispatches the events of every endpoint touched this burst.

@@ -113,9 +113,9 @@ func TestCacheBound(t *testing.T) {
 	none.putRing(make([]byte, sendRingMin)) // no panic
 }
 
-// With a cache warmed up, a connection's life from Dial to CLOSED
-// allocates only the Conn itself: no send buffer, no congestion
-// controller.
+// With a cache warmed up, a connection's life from Dial to CLOSED and
+// Release allocates nothing: the Conn, its send buffer and its congestion
+// controller all come back.
 func TestAllocsConnLifeWithCache(t *testing.T) {
 	cfg := testConfig()
 	cfg.Cache = NewCache(0)
@@ -140,10 +140,11 @@ func TestAllocsConnLifeWithCache(t *testing.T) {
 		if c.State() != Closed {
 			t.Fatal(c.State())
 		}
+		c.Release()
 	}
 	life()
-	if a := testing.AllocsPerRun(100, life); a != 1 {
-		t.Fatalf("%.1f allocations per connection, want 1 (the Conn)", a)
+	if a := testing.AllocsPerRun(100, life); a != 0 {
+		t.Fatalf("%.1f allocations per connection, want 0", a)
 	}
 }
 
@@ -183,5 +184,56 @@ func TestSecretsDialTimestampsMonotonicPerHost(t *testing.T) {
 	}
 	if c.iss != s.ISN(now, tup) {
 		t.Fatalf("ISS %d, want the RFC 6528 ISN %d", c.iss, s.ISN(now, tup))
+	}
+}
+
+// Release keeps a CLOSED Conn for the next connection, which starts from
+// scratch: the handshake and first data of the reused Conn read exactly
+// as a fresh one's. A Conn that is not CLOSED is not taken.
+func TestCacheConnReleaseAndReuse(t *testing.T) {
+	cfg := testConfig()
+	k := NewCache(0)
+	cfg.Cache = k
+	h := newHarness(t, cfg)
+	h.established("<MSS=1000>")
+	h.write(10)
+	h.out("<SEQ=101><ACK=301><CTL=PSH,ACK><LEN=10>")
+	h.c.Release() // ESTABLISHED: refused
+	if k.Conns() != 0 {
+		t.Fatal("an open connection was taken")
+	}
+	h.c.Abort(h.now, h.rec)
+	h.out("CLOSED --> <SEQ=111><ACK=301><CTL=RST,ACK>")
+	old := h.c
+	old.Release()
+	if k.Conns() != 1 {
+		t.Fatalf("cache holds %d Conns, want 1", k.Conns())
+	}
+	h2 := newHarness(t, cfg)
+	h2.established("")
+	if h2.c != old || k.Conns() != 0 {
+		t.Fatal("the next Dial did not reuse the released Conn")
+	}
+	if h2.c.Err() != nil || h2.c.sndMSS != 1460 || h2.c.bytesSent != 0 {
+		t.Fatalf("reused Conn kept old state: err %v, MSS %d, sent %d", h2.c.Err(), h2.c.sndMSS, h2.c.bytesSent)
+	}
+	h2.write(10)
+	h2.out("<SEQ=101><ACK=301><CTL=PSH,ACK><LEN=10>")
+	h2.in("<SEQ=301><ACK=111><CTL=ACK>")
+	h2.none()
+}
+
+// A Listener gives back the half-open connections it drops.
+func TestCacheListenerReleasesDroppedHalfOpens(t *testing.T) {
+	cfg := testConfig()
+	k := NewCache(0)
+	cfg.Cache = k
+	h := newHarness(t, cfg)
+	h.listen()
+	h.in("<SEQ=100><CTL=SYN>")
+	h.out("<SEQ=300><ACK=101><CTL=SYN,ACK>")
+	h.in("<SEQ=101><CTL=RST>")
+	if k.Conns() != 1 || h.l.SynQueueLen() != 0 {
+		t.Fatalf("after RST: %d cached, SYN queue %d", k.Conns(), h.l.SynQueueLen())
 	}
 }

@@ -164,7 +164,11 @@ func newConn(now time.Duration, cfg Config, t Tuple, iss seqnum.Value) (*Conn, e
 	if err != nil {
 		return nil, err
 	}
-	c := &Conn{cfg: cfg, cnt: cfg.Counters, tuple: t}
+	c := cfg.Cache.getConn()
+	if c == nil {
+		c = new(Conn)
+	}
+	c.cfg, c.cnt, c.tuple = cfg, cfg.Counters, t
 	c.v6 = t.Local.Addr().Is6() && !t.Local.Addr().Is4In6()
 	c.iss, c.sndUna, c.sndNxt, c.sndMax = iss, iss, iss, iss
 	c.ringSeq = iss.Add(1)

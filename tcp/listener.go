@@ -178,6 +178,7 @@ func (l *Listener) inputHalfOpen(now time.Duration, c *Conn, seg *Segment, buf *
 	switch {
 	case c.state == Closed:
 		delete(l.syn, c.tuple)
+		c.Release()
 	case c.state != SynReceived:
 		delete(l.syn, c.tuple)
 		l.cnt.PassiveOpens++
@@ -288,6 +289,7 @@ func (l *Listener) OnTimer(now time.Duration, out Output) {
 			c.OnTimer(now, out)
 			if c.state == Closed {
 				delete(l.syn, t)
+				c.Release()
 				continue
 			}
 		}
@@ -303,6 +305,7 @@ func (l *Listener) Close(now time.Duration, out Output) {
 	for t, c := range l.syn {
 		c.toClosed()
 		delete(l.syn, t)
+		c.Release()
 	}
 	for c := l.Accept(); c != nil; c = l.Accept() {
 		c.Abort(now, out)

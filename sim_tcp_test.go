@@ -419,3 +419,47 @@ func TestSimResetWithUnreadDataFreesBuffers(t *testing.T) {
 		t.Fatalf("frame buffers not returned after the reset: %d and %d in use", a, b)
 	}
 }
+
+// The TIME-WAIT table is bounded (Config.MaxTimeWait): past the bound a
+// closing connection is forgotten at once and counted, as Linux does past
+// tcp_max_tw_buckets; the connections themselves still complete.
+func TestSimTimeWaitTableBounded(t *testing.T) {
+	w := sim.New(11)
+	path := impair.Config{Delay: time.Millisecond}
+	pa, pb := w.Link(path, path)
+	mk := func(p *sim.Port, addr string, host byte, maxTW int) *ustack.Stack {
+		s, err := ustack.New(ustack.Config{Link: p, Addr: netip.MustParsePrefix(addr), Clock: w.Clock(), Manual: true,
+			Rand: rand.NewChaCha8(seedBytes(11, host)), MaxTimeWait: maxTW})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.AddHost(s, p)
+		return s
+	}
+	a := mk(pa, "10.0.0.1/24", 1, 5) // the client closes second: its side keeps TIME-WAIT
+	b := mk(pb, "10.0.0.2/24", 2, 0)
+	if _, err := b.ListenEvents(80, &churnServer{}); err != nil {
+		t.Fatal(err)
+	}
+	var done, failed int
+	for i := 0; i < 20; i++ {
+		k := &churnClient{size: 100, done: &done, failed: &failed}
+		if _, err := a.DialEvents(netip.MustParseAddrPort("10.0.0.2:80"), k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !w.RunUntil(func() bool { return done == 20 }, time.Minute) {
+		t.Fatalf("%d of 20 connections finished", done)
+	}
+	w.RunFor(time.Second)
+	st, err := a.TCPStats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed != 0 {
+		t.Errorf("%d connections failed", failed)
+	}
+	if st.TimeWait > 5 || st.TimeWaitDrop == 0 || st.TimeWait+int(st.TimeWaitDrop) != 20 {
+		t.Fatalf("TIME-WAIT %d, dropped %d: want at most 5 kept and the other %d dropped", st.TimeWait, st.TimeWaitDrop, 20-st.TimeWait)
+	}
+}

@@ -32,7 +32,7 @@
 // The tests need root (namespaces, veth, TAP, packet sockets, BPF) and
 // the tools ip, curl, ethtool, nft, ping, sha256sum, bash and tshark; they
 // skip with the reason when those are missing, and fail instead when
-// CI=true. USTACK_INTEROP_BIG=1 also has `ustack get` fetch 1 GiB instead
-// of 64 MiB and runs the lossy test (about 70 s a path, most of it the
-// kernel's loss-limited upload) on every path instead of AF_PACKET only.
+// CI=true. The lossy test runs on every path (about 70 s a path, most of
+// it the kernel's loss-limited upload). USTACK_INTEROP_BIG=1 also has
+// `ustack get` fetch 1 GiB instead of 64 MiB.
 package interop

@@ -161,14 +161,10 @@ func (s *server) resetsSeen() int {
 // stack's side of the link) and 1% random loss on the kernel's side (an
 // nftables rule on the egress of the kernel's device). Download: curl
 // from `ustack serve http`; upload: curl -T to the same server, whose
-// PUT handler answers with the body's size and SHA-256. By default only
-// on AF_PACKET; on every path with USTACK_INTEROP_BIG=1.
+// PUT handler answers with the body's size and SHA-256. On every path.
 func TestBadNetwork(t *testing.T) {
 	for _, kind := range kinds {
 		t.Run(kind, func(t *testing.T) {
-			if kind != "afpacket" && !big() {
-				t.Skip("set USTACK_INTEROP_BIG=1 to run the lossy transfers on every path (AF_PACKET runs by default)")
-			}
 			require(t, "nft")
 			p := newPath(t, kind)
 			f := data(t, 64*mib)

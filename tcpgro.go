@@ -36,9 +36,14 @@ import (
 // and option layout (timestamps only, TSval not going back, same TSecr)
 // and is no larger than the run's first segment, up to 64 KiB a run; PSH or a shorter
 // segment joins and then ends the run, and anything else ends the run
-// before it is processed. Runs end at the latest before the burst's
-// events are dispatched (endBurst) or when the connection's timer fires.
-// TCPStats.GROSegs counts the segments that joined a run.
+// before it is processed — except the FIN that follows a run's data in
+// sequence, which joins it. Runs end after the burst's events are
+// dispatched (endBurst), so that the ACK a run owes rides on what the
+// handlers send in answer (a request's ACK on its response), or when the
+// connection's timer fires. Two other segments go through one-segment
+// runs for the same reason (deferAck): the SYN,ACK of an active open and
+// an in-order bare FIN. TCPStats.GROSegs counts the segments that joined
+// a run.
 
 // maxRuns bounds the runs open at once; the oldest ends when it is full.
 const maxRuns = 8
@@ -100,10 +105,17 @@ func (l *tcpLayer) deliverRun(ep *endpoint, seg *tcp.Segment, b *link.Buf) bool 
 			ep.conn.InputRun(l.out.now, seg, b, &l.out)
 			return true
 		}
+		if r.endsWith(seg) {
+			// The peer's FIN right after the run's data (a response and
+			// its close): one ACK for both, after the handlers.
+			r.closed = true
+			ep.conn.InputRun(l.out.now, seg, b, &l.out)
+			return true
+		}
 		l.endRun(i)
 	}
 	if !groEligible(seg) {
-		return false
+		return l.deferAck(ep, seg, b)
 	}
 	switch ep.conn.State() {
 	case tcp.Established, tcp.FinWait1, tcp.FinWait2: // states that take data
@@ -120,6 +132,46 @@ func (l *tcpLayer) deliverRun(ep *endpoint, seg *tcp.Segment, b *link.Buf) bool 
 	l.runs[len(l.runs)-1].add(seg)
 	ep.conn.InputRun(l.out.now, seg, b, &l.out)
 	return true
+}
+
+// endsWith reports whether seg is the FIN that follows r's data in
+// sequence, with nothing else: no payload, the same ACK, window and
+// option layout.
+func (r *groRun) endsWith(seg *tcp.Segment) bool {
+	o := &seg.Opts
+	return seg.Flags&^wire.TCPFlagPSH == wire.TCPFlagACK|wire.TCPFlagFIN && len(seg.Payload) == 0 &&
+		seg.Seq == r.next && seg.Ack == r.ack && seg.Window == r.wnd && o.HasTS == r.hasTS &&
+		o.NumSACK == 0 && !o.HasMSS && !o.HasWScale && !o.SACKPermitted && !o.HasTFO && !o.HasMD5
+}
+
+// deferAck feeds the segments whose ACK is best sent after the burst's
+// handlers ran, through a run that takes no other segment: the SYN,ACK
+// that completes an active open (the handshake's ACK then rides on what
+// Established writes) and an in-order bare FIN (its ACK rides on the FIN
+// or answer the application sends on EOF). It reports false, touching
+// nothing, for any other segment.
+func (l *tcpLayer) deferAck(ep *endpoint, seg *tcp.Segment, b *link.Buf) bool {
+	c := ep.conn
+	switch st := c.State(); {
+	case st == tcp.SynSent && seg.Flags == wire.TCPFlagSYN|wire.TCPFlagACK:
+	case (st == tcp.Established || st == tcp.FinWait1 || st == tcp.FinWait2) &&
+		seg.Flags&^wire.TCPFlagPSH == wire.TCPFlagACK|wire.TCPFlagFIN && len(seg.Payload) == 0 &&
+		seg.Seq == c.RcvNxt() && seg.Opts.NumSACK == 0:
+	default:
+		return false
+	}
+	l.deferEnd(ep)
+	c.InputRun(l.out.now, seg, b, &l.out)
+	return true
+}
+
+// deferEnd opens a run for ep that takes no segment: the EndRun owed for
+// a segment fed through InputRun waits for the end of the burst.
+func (l *tcpLayer) deferEnd(ep *endpoint) {
+	if len(l.runs) == maxRuns {
+		l.endRun(0)
+	}
+	l.runs = append(l.runs, groRun{ep: ep, closed: true})
 }
 
 // runOf is the index of ep's open run, or -1.

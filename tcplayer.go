@@ -182,8 +182,17 @@ func (l *tcpLayer) Deliver(now time.Duration, p *ip.Packet, b *link.Buf, out ip.
 		return
 	}
 	if ln := l.listenerFor(t.Local); ln != nil {
-		c := ln.l.Input(now, t.Local, t.Remote, seg, b, &l.out)
+		if !l.gro {
+			l.afterListener(ln, ln.l.Input(now, t.Local, t.Remote, seg, b, &l.out))
+			return
+		}
+		// A handshake completed with data (the request riding on the
+		// last ACK) is acknowledged after the handlers (tcpgro.go).
+		c := ln.l.InputRun(now, t.Local, t.Remote, seg, b, &l.out)
 		l.afterListener(ln, c)
+		if c != nil {
+			l.deferEnd(l.conns[c.Tuple()])
+		}
 		return
 	}
 	if p.Broadcast {
@@ -276,6 +285,11 @@ func (l *tcpLayer) touch(ep *endpoint) {
 			// Linux does past tcp_max_tw_buckets.
 			l.stats.TimeWaitDrop++
 			l.remove(ep)
+			// Its handler still hears Closed (dispatch).
+			if !ep.dirty && ep.h != nil && !ep.closed {
+				ep.dirty = true
+				l.dirty = append(l.dirty, ep)
+			}
 			return
 		}
 		ep.inTimeWait = true
@@ -365,8 +379,13 @@ func (l *tcpLayer) recycle(ep *endpoint) {
 // the shard (what is left waits for the next burst).
 func (l *tcpLayer) endBurst(now time.Duration, tx ip.Output) {
 	l.enter(now, tx)
-	l.endRuns()
-	for round := 0; round < 8 && (len(l.dirty) > 0 || len(l.dirtyLn) > 0); round++ {
+	// Connections with open runs are dispatched before their runs end
+	// (tcpgro.go): the ACK a run owes then rides on what the handlers
+	// send, and goes alone at the run's end only if they sent nothing.
+	for i := range l.runs {
+		l.touch(l.runs[i].ep)
+	}
+	for round := 0; round < 8 && (len(l.dirty) > 0 || len(l.dirtyLn) > 0 || len(l.runs) > 0); round++ {
 		for i := 0; i < len(l.dirtyLn); i++ {
 			ln := l.dirtyLn[i]
 			l.dirtyLn[i] = nil
@@ -382,7 +401,9 @@ func (l *tcpLayer) endBurst(now time.Duration, tx ip.Output) {
 			ep.dispatch()
 		}
 		l.spare = eps[:0]
+		l.endRuns()
 	}
+	l.endRuns()
 }
 
 // seqValue converts a wire sequence number.

@@ -226,6 +226,10 @@ func (c *Conn) State() State { return c.state }
 // Tuple is the connection's address pair.
 func (c *Conn) Tuple() Tuple { return c.tuple }
 
+// RcvNxt is RCV.NXT: the sequence number the next in-order segment from
+// the peer starts at.
+func (c *Conn) RcvNxt() seqnum.Value { return c.rcvNxt }
+
 // Err is the error that ended or is ending the connection (ErrConnReset,
 // ErrConnRefused, ErrTimeout...), or nil.
 func (c *Conn) Err() error { return c.err }

@@ -116,16 +116,25 @@ func (l *Listener) AcceptQueueLen() int { return l.accept.n }
 // is put on the accept queue and also returned, so that the glue can enter
 // it in its connection table; otherwise it returns nil.
 func (l *Listener) Input(now time.Duration, local, remote netip.AddrPort, seg *Segment, buf *link.Buf, out Output) *Conn {
-	return l.input(now, Tuple{Local: local, Remote: remote}, seg, buf, out, 0, false)
+	return l.input(now, Tuple{Local: local, Remote: remote}, seg, buf, out, 0, false, false)
+}
+
+// InputRun is Input, except that a segment which completes a handshake
+// goes through the new Conn's InputRun: what it owes (the ACK of data
+// that came with the handshake's last ACK) waits for the caller's
+// Conn.EndRun, which must follow, so that it can ride on the
+// application's answer.
+func (l *Listener) InputRun(now time.Duration, local, remote netip.AddrPort, seg *Segment, buf *link.Buf, out Output) *Conn {
+	return l.input(now, Tuple{Local: local, Remote: remote}, seg, buf, out, 0, false, true)
 }
 
 // InputISS is Input for a SYN that reopens a TIME-WAIT connection: the new
 // connection uses iss (from Conn.AcceptSYNInTimeWait).
 func (l *Listener) InputISS(now time.Duration, local, remote netip.AddrPort, seg *Segment, buf *link.Buf, out Output, iss seqnum.Value) *Conn {
-	return l.input(now, Tuple{Local: local, Remote: remote}, seg, buf, out, iss, true)
+	return l.input(now, Tuple{Local: local, Remote: remote}, seg, buf, out, iss, true, false)
 }
 
-func (l *Listener) input(now time.Duration, t Tuple, seg *Segment, buf *link.Buf, out Output, iss seqnum.Value, haveISS bool) *Conn {
+func (l *Listener) input(now time.Duration, t Tuple, seg *Segment, buf *link.Buf, out Output, iss seqnum.Value, haveISS, run bool) *Conn {
 	if l.closed {
 		l.cnt.InSegs++
 		l.rst.Respond(now, t, seg, out)
@@ -133,7 +142,7 @@ func (l *Listener) input(now time.Duration, t Tuple, seg *Segment, buf *link.Buf
 		return nil
 	}
 	if c := l.syn[t]; c != nil {
-		return l.inputHalfOpen(now, c, seg, buf, out)
+		return l.inputHalfOpen(now, c, seg, buf, out, run)
 	}
 	l.cnt.InSegs++
 	switch {
@@ -157,7 +166,7 @@ func (l *Listener) input(now time.Duration, t Tuple, seg *Segment, buf *link.Buf
 
 // inputHalfOpen feeds a segment to a SYN-RECEIVED connection of the SYN
 // queue and moves it to the accept queue once established.
-func (l *Listener) inputHalfOpen(now time.Duration, c *Conn, seg *Segment, buf *link.Buf, out Output) *Conn {
+func (l *Listener) inputHalfOpen(now time.Duration, c *Conn, seg *Segment, buf *link.Buf, out Output, run bool) *Conn {
 	if seg.has(flagSYN) && !seg.has(flagACK) && !seg.has(flagRST) && seg.Seq == c.irs {
 		// The peer retransmitted its SYN: our SYN,ACK was lost.
 		l.cnt.InSegs++
@@ -174,16 +183,21 @@ func (l *Listener) inputHalfOpen(now time.Duration, c *Conn, seg *Segment, buf *
 		buf.Free()
 		return nil
 	}
-	c.Input(now, seg, buf, out)
+	c.InputRun(now, seg, buf, out)
 	switch {
 	case c.state == Closed:
 		delete(l.syn, c.tuple)
-		c.Release()
+		c.Release() // EndRun would do nothing
 	case c.state != SynReceived:
 		delete(l.syn, c.tuple)
 		l.cnt.PassiveOpens++
 		l.enqueue(c)
+		if !run {
+			c.EndRun(now, out)
+		}
 		return c
+	default:
+		c.EndRun(now, out)
 	}
 	return nil
 }

@@ -139,6 +139,10 @@ func (s *Shard) runPark(ctx context.Context) error {
 			}
 		}
 	}
+	defer func() {
+		s.timer.Stop()
+		s.timerSet = false
+	}()
 	spin := s.cfg.SpinTime
 	if s.cfg.Mode == Interrupt {
 		spin = 0
@@ -216,10 +220,19 @@ func (s *Shard) park(ctx context.Context, now time.Duration, fw *fdWaiter) error
 	default:
 		wait = minWait(wait, s.cfg.PollInterval)
 	}
+	// The timer stays armed between parks: a connection's wheel deadline
+	// (its RTO, on the wheel's tick) mostly stays put from one park to
+	// the next, so most parks cost no Reset and no Stop.
 	var timerC <-chan time.Time
 	if wait >= 0 {
-		s.timer.Reset(wait)
+		if at := now + wait; !s.timerSet || s.timerAt != at {
+			s.timer.Reset(wait)
+			s.timerAt, s.timerSet = at, true
+		}
 		timerC = s.timer.C
+	} else if s.timerSet {
+		s.timer.Stop()
+		s.timerSet = false
 	}
 	s.st.parks.Add(1)
 	s.publishIters()
@@ -230,16 +243,13 @@ func (s *Shard) park(ctx context.Context, now time.Duration, fw *fdWaiter) error
 	case <-fdC:
 		fw.woken()
 	case <-timerC:
-		timerC = nil
+		s.timerSet = false
 	case <-ctx.Done():
 		err = ctx.Err()
 	case <-s.closeCh:
 		err = ErrClosed
 	}
 	s.sleeping.Store(false)
-	if timerC != nil {
-		s.timer.Stop()
-	}
 	if err == nil {
 		s.st.wakeups.Add(1)
 	}

@@ -322,3 +322,32 @@ func BenchmarkSubmitWake(b *testing.B) {
 		})
 	}
 }
+
+// The park timer stays armed from one park to the next; a deadline that
+// moves earlier while the shard is parked must still wake it on time,
+// and one that moves later must not fire early (a spurious wake-up would
+// be allowed, a missed one not).
+func TestRunParkTimerRetargeted(t *testing.T) {
+	l := newFakeLink(64)
+	s := newTestShard(t, waitLink{l}, &echo{l: l}, Config{Mode: Interrupt})
+	cancel, errc := startRun(t, s)
+	defer stopRun(t, cancel, errc)
+	far := make(chan time.Duration, 1)
+	var tFar Timer
+	tFar.Init(chanTimer{far})
+	s.Submit(&armTask{s: s, t: &tFar, after: time.Hour})
+	waitFor(t, "park with the far timer", func() bool { return s.sleeping.Load() && s.Stats().TasksRun == 1 })
+	for i := range 3 {
+		near := make(chan time.Duration, 1)
+		var tNear Timer
+		tNear.Init(chanTimer{near})
+		s.Submit(&armTask{s: s, t: &tNear, after: time.Duration(5+5*i) * time.Millisecond})
+		select {
+		case <-near:
+		case <-far:
+			t.Fatal("the one-hour timer fired")
+		case <-time.After(failAfter):
+			t.Fatalf("round %d: a timer armed while parked did not wake the shard", i)
+		}
+	}
+}

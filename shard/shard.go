@@ -68,6 +68,8 @@ type Shard struct {
 	closed    atomic.Bool
 	running   atomic.Bool
 	timer     *time.Timer
+	timerAt   time.Duration // the deadline timer is armed for (Run only)
+	timerSet  bool          // timer is armed
 
 	st counters
 }

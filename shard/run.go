@@ -64,7 +64,7 @@ func (s *Shard) runBusy(ctx context.Context) error {
 
 // probeSpins is how many cheap looks an idle spinning shard takes at its
 // link and inbox before it runs a full loop iteration again.
-const probeSpins = 32
+const probeSpins = 8
 
 // rxPeeker is implemented by links that can tell, for the cost of an
 // atomic load, whether Recv would return a frame (link/mem).

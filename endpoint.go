@@ -45,6 +45,9 @@ func (ep *endpoint) dispatch() {
 	}
 	ev := c.TakeEvents()
 	st := c.State()
+	// What the handlers write and close leaves when they return, in as
+	// few segments as possible (an answer and its FIN in one).
+	c.SetHold(l.out.now, true, &l.out)
 	synced := st != tcp.SynSent && st != tcp.SynReceived && st != tcp.Closed
 	if !ep.established && (ev&tcp.EventEstablished != 0 || synced) {
 		ep.established = true
@@ -56,6 +59,7 @@ func (ep *endpoint) dispatch() {
 	if ev&tcp.EventWritable != 0 && !ep.closed {
 		ep.h.Writable(&ep.ec)
 	}
+	c.SetHold(l.out.now, false, &l.out)
 	st = c.State()
 	if !ep.closed && (ev&tcp.EventClosed != 0 || st == tcp.Closed || st == tcp.TimeWait) {
 		ep.closed = true

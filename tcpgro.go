@@ -42,7 +42,7 @@ import (
 // handlers send in answer (a request's ACK on its response), or when the
 // connection's timer fires. Two other segments go through one-segment
 // runs for the same reason (deferAck): the SYN,ACK of an active open and
-// an in-order bare FIN. TCPStats.GROSegs counts the segments that joined
+// an in-order FIN (with or without data). TCPStats.GROSegs counts the segments that joined
 // a run.
 
 // maxRuns bounds the runs open at once; the oldest ends when it is full.
@@ -147,15 +147,15 @@ func (r *groRun) endsWith(seg *tcp.Segment) bool {
 // deferAck feeds the segments whose ACK is best sent after the burst's
 // handlers ran, through a run that takes no other segment: the SYN,ACK
 // that completes an active open (the handshake's ACK then rides on what
-// Established writes) and an in-order bare FIN (its ACK rides on the FIN
-// or answer the application sends on EOF). It reports false, touching
-// nothing, for any other segment.
+// Established writes) and an in-order FIN, bare or with the last data
+// (its ACK rides on the FIN or answer the application sends on EOF). It
+// reports false, touching nothing, for any other segment.
 func (l *tcpLayer) deferAck(ep *endpoint, seg *tcp.Segment, b *link.Buf) bool {
 	c := ep.conn
 	switch st := c.State(); {
 	case st == tcp.SynSent && seg.Flags == wire.TCPFlagSYN|wire.TCPFlagACK:
 	case (st == tcp.Established || st == tcp.FinWait1 || st == tcp.FinWait2) &&
-		seg.Flags&^wire.TCPFlagPSH == wire.TCPFlagACK|wire.TCPFlagFIN && len(seg.Payload) == 0 &&
+		seg.Flags&^wire.TCPFlagPSH == wire.TCPFlagACK|wire.TCPFlagFIN &&
 		seg.Seq == c.RcvNxt() && seg.Opts.NumSACK == 0:
 	default:
 		return false

@@ -237,3 +237,20 @@ func TestCacheListenerReleasesDroppedHalfOpens(t *testing.T) {
 		t.Fatalf("after RST: %d cached, SYN queue %d", k.Conns(), h.l.SynQueueLen())
 	}
 }
+
+// While held, writes and a close queue up; releasing the hold sends them
+// as one write would: here the data and the FIN in one segment.
+func TestSetHoldMergesWritesAndFIN(t *testing.T) {
+	cfg := testConfig()
+	cfg.NoDelay = true
+	h := newHarness(t, cfg)
+	h.established("")
+	h.c.SetHold(h.now, true, h.rec)
+	h.write(3)
+	h.write(4)
+	h.c.Close(h.now, h.rec)
+	h.none()
+	h.c.SetHold(h.now, false, h.rec)
+	h.out("FIN-WAIT-1 --> <SEQ=101><ACK=301><CTL=FIN,PSH,ACK><LEN=7>")
+	h.none()
+}

@@ -41,6 +41,7 @@ type Conn struct {
 	cork, noDelay               bool
 	gso                         gsoBatch // segments push is merging (segmentation offload)
 	corkExpired                 bool     // the cork timer fired: send the partial segment
+	hold                        bool     // SetHold: push sends nothing new
 
 	// Receive sequence space.
 	irs, rcvNxt  seqnum.Value
@@ -262,6 +263,19 @@ func (c *Conn) Writable() bool {
 func (c *Conn) SetNoDelay(now time.Duration, on bool, out Output) {
 	c.noDelay = on
 	if on {
+		c.push(now, out)
+	}
+}
+
+// SetHold(true) makes the connection send no new data or FIN: writes and
+// a close queue up (ACKs, retransmissions and probes still go).
+// SetHold(false) sends what the windows allow of what was queued, as
+// one write would have. A glue holds a connection while its application
+// handlers run, so that what they write and close leaves in as few
+// segments as possible (a response and its FIN in one).
+func (c *Conn) SetHold(now time.Duration, on bool, out Output) {
+	c.hold = on
+	if !on && c.state != Closed {
 		c.push(now, out)
 	}
 }

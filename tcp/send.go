@@ -186,7 +186,7 @@ func (c *Conn) sendWindowEnd() seqnum.Value {
 // With segmentation offload (Config.GSOMaxSize and a GSOOutput) the
 // segments it decides leave as super-segments (gso.go).
 func (c *Conn) push(now time.Duration, out Output) {
-	if !c.canSendData() || c.inRecovery {
+	if c.hold || !c.canSendData() || c.inRecovery {
 		return // in recovery PRR decides (recoverySend)
 	}
 	if g, ok := c.gsoOutput(out); ok {

@@ -2,9 +2,7 @@ package tcp
 
 import (
 	"bytes"
-	"net/netip"
 	"testing"
-	"time"
 )
 
 // A connection gives its send buffer back once its FIN is queued and all
@@ -148,45 +146,6 @@ func TestAllocsConnLifeWithCache(t *testing.T) {
 	}
 }
 
-// Secrets.Dial keys the timestamp offset on the address pair, as Linux
-// does: successive connections to one host, from any port, carry TSvals
-// that grow with the clock, so a peer holding an earlier connection on the
-// same ports in TIME-WAIT accepts the new SYN (RFC 6191) rather than
-// answering it with an ACK (then RST and a one-second SYN retransmission).
-func TestSecretsDialTimestampsMonotonicPerHost(t *testing.T) {
-	s := NewSecrets([16]byte{1, 2, 3})
-	cfg := Linux()
-	tsvalAt := func(now time.Duration, port uint16) uint32 {
-		rec := &recorder{now: &now}
-		tup := Tuple{Local: netip.AddrPortFrom(addrA.Addr(), port), Remote: addrB}
-		if _, err := s.Dial(now, cfg, tup, rec); err != nil {
-			t.Fatal(err)
-		}
-		if len(rec.segs) != 1 || !rec.segs[0].opts.HasTS {
-			t.Fatal("no SYN with a timestamp")
-		}
-		return rec.segs[0].opts.TSVal
-	}
-	ts0 := tsvalAt(time.Second, 40000)
-	if d := tsvalAt(time.Second+5*time.Millisecond, 40001) - ts0; d != 5 {
-		t.Fatalf("another port 5 ms later: TSval moved by %d, want 5", d)
-	}
-	if d := tsvalAt(time.Second+70*time.Millisecond, 40000) - ts0; d != 70 {
-		t.Fatalf("the same ports 70 ms later: TSval moved by %d, want 70", d)
-	}
-	// The ISN still follows RFC 6528 for the 4-tuple.
-	tup := Tuple{Local: netip.AddrPortFrom(addrA.Addr(), 40000), Remote: addrB}
-	now := 3 * time.Second
-	rec := &recorder{now: &now}
-	c, err := s.Dial(now, cfg, tup, rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.iss != s.ISN(now, tup) {
-		t.Fatalf("ISS %d, want the RFC 6528 ISN %d", c.iss, s.ISN(now, tup))
-	}
-}
-
 // Release keeps a CLOSED Conn for the next connection, which starts from
 // scratch: the handshake and first data of the reused Conn read exactly
 // as a fresh one's. A Conn that is not CLOSED is not taken.
@@ -236,21 +195,4 @@ func TestCacheListenerReleasesDroppedHalfOpens(t *testing.T) {
 	if k.Conns() != 1 || h.l.SynQueueLen() != 0 {
 		t.Fatalf("after RST: %d cached, SYN queue %d", k.Conns(), h.l.SynQueueLen())
 	}
-}
-
-// While held, writes and a close queue up; releasing the hold sends them
-// as one write would: here the data and the FIN in one segment.
-func TestSetHoldMergesWritesAndFIN(t *testing.T) {
-	cfg := testConfig()
-	cfg.NoDelay = true
-	h := newHarness(t, cfg)
-	h.established("")
-	h.c.SetHold(h.now, true, h.rec)
-	h.write(3)
-	h.write(4)
-	h.c.Close(h.now, h.rec)
-	h.none()
-	h.c.SetHold(h.now, false, h.rec)
-	h.out("FIN-WAIT-1 --> <SEQ=101><ACK=301><CTL=FIN,PSH,ACK><LEN=7>")
-	h.none()
 }

@@ -167,6 +167,13 @@ func (tl *TCPListener) Accept() (net.Conn, error) {
 // Close, in a *net.OpError with Op "accept".
 func (tl *TCPListener) AcceptTCP() (*TCPConn, error) {
 	s := tl.s
+	// One result and one closure for every turn of the loop (an Accept
+	// that waits goes to the shard twice).
+	var c *TCPConn
+	more := false
+	take := func(now time.Duration, tx *shard.TX) {
+		c, more = s.tcp.acceptOne(now, tl.ln)
+	}
 	for {
 		if tl.isClosed() {
 			return nil, tl.opErr("accept", errClosed)
@@ -175,11 +182,8 @@ func (tl *TCPListener) AcceptTCP() (*TCPConn, error) {
 			return nil, tl.opErr("accept", errTimeout)
 		}
 		drain(&tl.ad)
-		var c *TCPConn
-		more := false
-		err := s.do(context.Background(), func(now time.Duration, tx *shard.TX) {
-			c, more = s.tcp.acceptOne(now, tl.ln)
-		})
+		c, more = nil, false
+		err := s.do(context.Background(), take)
 		if err != nil {
 			return nil, tl.opErr("accept", errClosed)
 		}

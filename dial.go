@@ -71,39 +71,67 @@ func (s *Stack) DialTCPContext(ctx context.Context, network, address string) (*T
 	}
 	c := newTCPConn(s)
 	c.dialing.Store(true)
-	var derr error
-	err = s.do(ctx, func(now time.Duration, tx *shard.TX) {
-		ep, err := s.tcp.dial(now, raddr)
-		if err != nil {
-			derr = err
-			return
-		}
-		c.attach(now, ep)
-	})
-	switch {
-	case err != nil && errors.Is(err, ErrClosed):
+	// The dial task reports on c.dialc only: its failure to start, or the
+	// handshake's outcome. The caller sleeps once per Dial, not once for
+	// the task and again for the handshake.
+	t := &dialTask{c: c, raddr: raddr}
+	select {
+	case <-s.closed:
 		return fail(nil, errClosed)
-	case err != nil:
-		// ctx ended while the dial task waited: it may still run, so
-		// undo it (tasks run in order, this one after it).
-		c.abandon()
-		return fail(nil, ctxError(err))
-	case derr != nil:
-		return fail(nil, withErrno(derr))
+	default:
+	}
+	for !s.shard.Submit(t) {
+		// The inbox is full: the shard is busy draining it.
+		select {
+		case <-ctx.Done():
+			return fail(nil, ctxError(ctx.Err())) // never queued
+		case <-s.closed:
+			return fail(nil, errClosed)
+		case <-time.After(50 * time.Microsecond):
+		}
 	}
 	select {
 	case err := <-c.dialc:
-		if err != nil {
+		switch {
+		case err == errDialNotStarted:
+			return fail(nil, withErrno(t.err))
+		case err != nil:
 			c.release()
 			return fail(c.laddr, sockError(err))
 		}
 		return c, nil
 	case <-ctx.Done():
+		// The task may not have run yet: abandon queues its undo behind
+		// it (tasks run in order) and waits for it, after which c.laddr,
+		// set by the task, is safe to read.
 		c.abandon()
 		return fail(c.laddr, ctxError(ctx.Err()))
 	case <-s.closed:
-		return fail(c.laddr, errClosed)
+		return fail(nil, errClosed)
 	}
+}
+
+// errDialNotStarted tells DialTCPContext that its dialTask failed before
+// sending a SYN; the task's err says why.
+var errDialNotStarted = errors.New("ustack: dial not started")
+
+// dialTask starts a socket's active open on the shard.
+type dialTask struct {
+	c     *TCPConn
+	raddr netip.AddrPort
+	err   error // why the dial did not start (read after dialc)
+}
+
+func (t *dialTask) Run(now time.Duration, tx *shard.TX) {
+	s := t.c.s
+	s.tcp.enter(now, tx)
+	ep, err := s.tcp.dial(now, t.raddr)
+	if err != nil {
+		t.err = err
+		t.c.dialDone(errDialNotStarted)
+		return
+	}
+	t.c.attach(now, ep)
 }
 
 // abandon resets a connection whose Dial gave up and marks it closed.

@@ -189,9 +189,8 @@ func (l *tcpLayer) Deliver(now time.Duration, p *ip.Packet, b *link.Buf, out ip.
 		// A handshake completed with data (the request riding on the
 		// last ACK) is acknowledged after the handlers (tcpgro.go).
 		c := ln.l.InputRun(now, t.Local, t.Remote, seg, b, &l.out)
-		l.afterListener(ln, c)
-		if c != nil {
-			l.deferEnd(l.conns[c.Tuple()])
+		if ep := l.afterListener(ln, c); ep != nil {
+			l.deferEnd(ep)
 		}
 		return
 	}
@@ -302,8 +301,9 @@ func (l *tcpLayer) touch(ep *endpoint) {
 }
 
 // afterListener enters a connection the listener just established in the
-// table and re-arms the listener's timer.
-func (l *tcpLayer) afterListener(ln *listenEP, c *tcp.Conn) {
+// table, returning its endpoint (nil when c is nil), and re-arms the
+// listener's timer.
+func (l *tcpLayer) afterListener(ln *listenEP, c *tcp.Conn) *endpoint {
 	w := l.s.shard.Wheel()
 	if d, ok := ln.l.Deadline(); ok {
 		if !ln.timer.Armed() || ln.timer.When() != d {
@@ -313,7 +313,7 @@ func (l *tcpLayer) afterListener(ln *listenEP, c *tcp.Conn) {
 		w.Cancel(&ln.timer)
 	}
 	if c == nil {
-		return
+		return nil
 	}
 	ep := l.add(c)
 	ep.listener = ln
@@ -323,6 +323,7 @@ func (l *tcpLayer) afterListener(ln *listenEP, c *tcp.Conn) {
 		l.dirtyLn = append(l.dirtyLn, ln)
 	}
 	l.touch(ep)
+	return ep
 }
 
 func (l *tcpLayer) add(c *tcp.Conn) *endpoint {

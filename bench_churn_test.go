@@ -223,11 +223,11 @@ func BenchmarkConnChurn(b *testing.B) {
 }
 
 // A connection's whole life through the event API (both ends, on the
-// simulator) allocates only the glue's endpoint on each side, the
-// server's Conn (it stays in TIME-WAIT) and the dial call's own
-// bookkeeping: send buffers come from the shard's cache, the congestion
-// controller lives in the Conn, and the client's Conn, CLOSED at the end,
-// is recycled for the next dial.
+// simulator) allocates only the glue's endpoint on each side and the
+// server's Conn (it stays in TIME-WAIT): send buffers come from the
+// shard's cache, the congestion controller lives in the Conn, the
+// client's Conn, CLOSED at the end, is recycled for the next dial, and
+// DialEvents reuses its request.
 func TestAllocsEventConnChurn(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts differ under the race detector")
@@ -236,7 +236,7 @@ func TestAllocsEventConnChurn(t *testing.T) {
 	for range 20 {
 		n.one(t)
 	}
-	const want = 6 // 2 endpoints, the server's Conn, 3 in DialEvents (task closure and results)
+	const want = 3 // 2 endpoints, the server's Conn
 	if a := testing.AllocsPerRun(50, func() { n.one(t) }); a > want {
 		t.Fatalf("%.1f allocations per connection, want at most %d", a, want)
 	}
@@ -309,5 +309,32 @@ func TestEventConnRecycledHandleStaysDead(t *testing.T) {
 			t.Fatalf("addresses: first %v (was %v), second %v", first.LocalAddr(), laddr, second.LocalAddr())
 		}
 		n.w.RunFor(time.Millisecond)
+	}
+}
+
+// Stack.DialEvents from a goroutine, against a running stack, allocates
+// nothing of its own once warm: the request is reused. What remains is
+// the shard's: the endpoint (its Conn comes from the cache, as the
+// refused connection before it gave its Conn back).
+func TestAllocsDialEventsRunning(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	sa, _ := benchPair(t, shard.Adaptive)
+	raddr := netip.MustParseAddrPort("10.0.0.2:9") // nobody listens: refused
+	k := &cpsClient{done: make(chan error, 1)}
+	dial := func() {
+		if _, err := sa.DialEvents(raddr, k); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-k.done; err == nil {
+			t.Fatal("a dial to a closed port succeeded")
+		}
+	}
+	for range 20 {
+		dial()
+	}
+	if a := testing.AllocsPerRun(50, dial); a > 1 {
+		t.Fatalf("%.1f allocations per DialEvents, want at most 1 (the endpoint)", a)
 	}
 }

@@ -218,21 +218,72 @@ func (s *Stack) DialEvents(raddr netip.AddrPort, h ConnHandler) (*EventConn, err
 	if h == nil {
 		return nil, errors.New("ustack: DialEvents needs a ConnHandler")
 	}
-	var ec *EventConn
-	var derr error
-	err := s.do(context.Background(), func(now time.Duration, tx *shard.TX) {
-		ep, err := s.tcp.dial(now, raddr)
-		if err != nil {
-			derr = err
-			return
-		}
-		ep.h = h
-		ec = &ep.ec
-	})
-	if err != nil {
-		return nil, err
+	select {
+	case <-s.closed:
+		return nil, ErrClosed
+	default:
 	}
-	return ec, derr
+	// A pooled request (no closure, no result variables, no channel per
+	// call): dialing from a goroutine allocates nothing of its own.
+	t, _ := s.dialTasks.Get().(*dialEventsTask)
+	if t == nil {
+		t = &dialEventsTask{s: s, done: make(chan struct{}, 1)}
+	}
+	t.raddr, t.h = raddr, h
+	if s.cfg.Manual {
+		now, tx := s.shard.Config().Clock.Now(), s.shard.TX()
+		s.tcp.enter(now, tx)
+		t.dial(now)
+		if s.wake != nil {
+			s.wake()
+		}
+	} else {
+		for !s.shard.Submit(t) {
+			// The inbox is full: the shard is busy draining it.
+			select {
+			case <-s.closed:
+				return nil, ErrClosed // t may still run: not reused
+			case <-time.After(50 * time.Microsecond):
+			}
+		}
+		select {
+		case <-t.done:
+		case <-s.closed:
+			return nil, ErrClosed // t may still run: not reused
+		}
+	}
+	ec, err := t.ec, t.err
+	t.h, t.ec, t.err = nil, nil, nil
+	s.dialTasks.Put(t)
+	return ec, err
+}
+
+// dialEventsTask is DialEvents's request to the shard; done (one slot)
+// reports that it ran.
+type dialEventsTask struct {
+	s     *Stack
+	raddr netip.AddrPort
+	h     ConnHandler
+	ec    *EventConn
+	err   error
+	done  chan struct{}
+}
+
+func (t *dialEventsTask) Run(now time.Duration, tx *shard.TX) {
+	t.s.tcp.enter(now, tx)
+	t.dial(now)
+	t.done <- struct{}{}
+}
+
+// dial starts the connection (shard).
+func (t *dialEventsTask) dial(now time.Duration) {
+	ep, err := t.s.tcp.dial(now, t.raddr)
+	if err != nil {
+		t.err = err
+		return
+	}
+	ep.h = t.h
+	t.ec = &ep.ec
 }
 
 // DialEvents opens a connection from inside a handler, on the shard the

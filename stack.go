@@ -34,6 +34,8 @@ type Stack struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	dialTasks sync.Pool // *dialEventsTask, reused by DialEvents (events.go)
 }
 
 // New makes a stack from cfg and, unless cfg.Manual is set, starts its

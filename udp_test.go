@@ -299,7 +299,11 @@ func TestUDPReadDeadlines(t *testing.T) {
 	}
 	// Extended while blocked: the read waits for the new deadline and gets
 	// the datagram sent after the old one passed.
-	srv.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	// (The first deadline leaves room for a loaded machine to deschedule
+	// this goroutine before it extends it; the datagram goes out only
+	// once that first deadline has passed.)
+	first := time.Now().Add(300 * time.Millisecond)
+	srv.SetReadDeadline(first)
 	res := make(chan error, 1)
 	go func() {
 		_, _, err := srv.ReadFromUDPAddrPort(buf)
@@ -307,7 +311,7 @@ func TestUDPReadDeadlines(t *testing.T) {
 	}()
 	time.Sleep(10 * time.Millisecond)
 	srv.SetReadDeadline(time.Now().Add(time.Hour))
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(time.Until(first) + 50*time.Millisecond)
 	cli.WriteToUDPAddrPort([]byte("y"), dst)
 	if err := <-res; err != nil {
 		t.Fatalf("read with extended deadline: %v", err)

@@ -208,25 +208,16 @@ func TestSimGSOLossyPath(t *testing.T) {
 	if testing.Short() {
 		total = 2 << 20
 	}
-	seed := uint64(11)
-	w := sim.New(seed)
-	pa, pb := w.Link(lossyPath(), lossyPath(), sim.WithPoolConfig(link.PoolConfig{Count: 16384}))
-	ga := &gsoLink{Port: pa, big: link.MustPool(link.PoolConfig{Count: 512, Size: 16 << 10})}
-	gb := &gsoLink{Port: pb, big: link.MustPool(link.PoolConfig{Count: 512, Size: 16 << 10})}
-	n := &simNet{w: w, pa: pa, pb: pb}
-	var err error
-	n.a, err = ustack.New(ustack.Config{Link: ga, Addr: netip.MustParsePrefix("10.0.0.1/24"), Clock: w.Clock(), Manual: true,
-		Rand: rand.NewChaCha8(seedBytes(seed, 1))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.b, err = ustack.New(ustack.Config{Link: gb, Addr: netip.MustParsePrefix("10.0.0.2/24"), Clock: w.Clock(), Manual: true,
-		Rand: rand.NewChaCha8(seedBytes(seed, 2))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.AddHost(n.a, pa)
-	w.AddHost(n.b, pb)
+	var ga, gb *gsoLink
+	n := newSimNetWith(t, 11, lossyPath(), lossyPath(), func(p *sim.Port) link.Link {
+		g := &gsoLink{Port: p, big: link.MustPool(link.PoolConfig{Count: 512, Size: 16 << 10})}
+		if ga == nil {
+			ga = g
+		} else {
+			gb = g
+		}
+		return g
+	}, nil)
 	runBidirectional(t, n, total, 0)
 	sa, _ := n.a.TCPStats()
 	sb, _ := n.b.TCPStats()

@@ -27,22 +27,36 @@ type simNet struct {
 
 func newSimNet(t *testing.T, seed uint64, ab, ba impair.Config) *simNet {
 	t.Helper()
+	return newSimNetWith(t, seed, ab, ba, nil, nil)
+}
+
+// newSimNetWith is newSimNet with each stack's link wrapped by wrap (nil:
+// the sim port itself) and its Config adjusted by tweak (nil: none); host
+// is 1 for the client side and 2 for the server side.
+func newSimNetWith(t *testing.T, seed uint64, ab, ba impair.Config, wrap func(*sim.Port) link.Link, tweak func(host byte, c *ustack.Config)) *simNet {
+	t.Helper()
 	w := sim.New(seed)
 	pa, pb := w.Link(ab, ba, sim.WithPoolConfig(link.PoolConfig{Count: 16384}))
 	n := &simNet{w: w, pa: pa, pb: pb}
-	var err error
-	n.a, err = ustack.New(ustack.Config{Link: pa, Addr: netip.MustParsePrefix("10.0.0.1/24"), Clock: w.Clock(), Manual: true,
-		Rand: rand.NewChaCha8(seedBytes(seed, 1))})
-	if err != nil {
-		t.Fatal(err)
+	mk := func(p *sim.Port, addr string, host byte) *ustack.Stack {
+		var l link.Link = p
+		if wrap != nil {
+			l = wrap(p)
+		}
+		cfg := ustack.Config{Link: l, Addr: netip.MustParsePrefix(addr), Clock: w.Clock(), Manual: true,
+			Rand: rand.NewChaCha8(seedBytes(seed, host))}
+		if tweak != nil {
+			tweak(host, &cfg)
+		}
+		s, err := ustack.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.AddHost(s, p)
+		return s
 	}
-	n.b, err = ustack.New(ustack.Config{Link: pb, Addr: netip.MustParsePrefix("10.0.0.2/24"), Clock: w.Clock(), Manual: true,
-		Rand: rand.NewChaCha8(seedBytes(seed, 2))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.AddHost(n.a, pa)
-	w.AddHost(n.b, pb)
+	n.a = mk(pa, "10.0.0.1/24", 1)
+	n.b = mk(pb, "10.0.0.2/24", 2)
 	return n
 }
 
@@ -424,20 +438,14 @@ func TestSimResetWithUnreadDataFreesBuffers(t *testing.T) {
 // closing connection is forgotten at once and counted, as Linux does past
 // tcp_max_tw_buckets; the connections themselves still complete.
 func TestSimTimeWaitTableBounded(t *testing.T) {
-	w := sim.New(11)
 	path := impair.Config{Delay: time.Millisecond}
-	pa, pb := w.Link(path, path)
-	mk := func(p *sim.Port, addr string, host byte, maxTW int) *ustack.Stack {
-		s, err := ustack.New(ustack.Config{Link: p, Addr: netip.MustParsePrefix(addr), Clock: w.Clock(), Manual: true,
-			Rand: rand.NewChaCha8(seedBytes(11, host)), MaxTimeWait: maxTW})
-		if err != nil {
-			t.Fatal(err)
+	// The client closes second: its side keeps TIME-WAIT, bounded to 5.
+	n := newSimNetWith(t, 11, path, path, nil, func(host byte, c *ustack.Config) {
+		if host == 1 {
+			c.MaxTimeWait = 5
 		}
-		w.AddHost(s, p)
-		return s
-	}
-	a := mk(pa, "10.0.0.1/24", 1, 5) // the client closes second: its side keeps TIME-WAIT
-	b := mk(pb, "10.0.0.2/24", 2, 0)
+	})
+	w, a, b := n.w, n.a, n.b
 	if _, err := b.ListenEvents(80, &churnServer{}); err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,21 @@
 // of at least one, because the poller may not have reached its receive yet
 // when the sender's non-blocking send happens.
 //
+// # Multiple queues
+//
+// NewQueues(n) returns two ends of n queues each, one *Link per queue, for
+// a stack running one shard per queue. Every sending queue of one end has
+// its own SPSC ring to every receiving queue of the other (n·n rings per
+// direction), so each queue Link keeps a single owning goroutine and no
+// lock. Send steers each frame by link.SteerQueue — a symmetric hash of the
+// IPv4 TCP 4-tuple, so a connection's two directions meet on queues of the
+// same index; everything that is not unfragmented IPv4 TCP goes to queue
+// 0 — or by the WithSteer function, and stops at the first frame whose
+// ring is full. Recv drains the queue's n incoming rings in one burst,
+// starting one ring further on each call. Frames of one flow sent from one
+// queue arrive in order. Arm wakes on a frame arriving in any incoming
+// ring. Closing any queue closes every queue of both ends, as below.
+//
 // # Closing
 //
 // Closing either end closes the pair: every frame queued in either ring is

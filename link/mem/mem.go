@@ -10,10 +10,12 @@ import (
 // Link is one end of an in-process pair. Recv, Send, Arm, MTU,
 // HardwareAddr, Pool, Fd, MaxFrame and Stats follow link.Link's rules: one
 // owning goroutine calls them (Stats may be called from anywhere). Close
-// may be called from any goroutine.
+// may be called from any goroutine. A queue of NewQueues is a Link too,
+// with the same rules per queue.
 type Link struct {
 	tx, rx   *ring
 	pair     *pair
+	q        *queue // non-nil for a NewQueues queue; tx, rx and pair are then nil
 	pool     *link.Pool
 	mtu      int
 	maxFrame int
@@ -47,32 +49,9 @@ var (
 // NewPair makes two connected links. Zero or absent options take their
 // defaults; invalid ones are an error.
 func NewPair(opts ...Option) (*Link, *Link, error) {
-	c := config{mtu: DefaultMTU, ringSize: DefaultRingSize, macA: DefaultMACA, macB: DefaultMACB}
-	for _, o := range opts {
-		if o != nil {
-			o(&c)
-		}
-	}
-	if c.mtu == 0 {
-		c.mtu = DefaultMTU
-	}
-	if c.ringSize == 0 {
-		c.ringSize = DefaultRingSize
-	}
-	switch {
-	case c.mtu < MinMTU || c.mtu > MaxMTU:
-		return nil, nil, fmt.Errorf("mem: MTU %d out of range [%d, %d]", c.mtu, MinMTU, MaxMTU)
-	case c.ringSize < 2 || c.ringSize > MaxRingSize || c.ringSize&(c.ringSize-1) != 0:
-		return nil, nil, fmt.Errorf("mem: ring size %d is not a power of two in [2, %d]", c.ringSize, MaxRingSize)
-	case c.gso != 0 && (c.gso < c.mtu+frameOverhead || c.gso > MaxGSOFrame):
-		return nil, nil, fmt.Errorf("mem: GSO max frame %d out of range [MTU+18 = %d, %d]", c.gso, c.mtu+frameOverhead, MaxGSOFrame)
-	}
-	maxFrame := c.mtu + frameOverhead
-	if c.gso != 0 {
-		maxFrame = c.gso
-	}
-	if c.pool.Size == 0 {
-		c.pool.Size = max(2048, maxFrame)
+	c, maxFrame, err := newConfig(opts)
+	if err != nil {
+		return nil, nil, err
 	}
 	poolA, err := link.NewPool(c.pool)
 	if err != nil {
@@ -105,6 +84,9 @@ func Pair(opts ...Option) (*Link, *Link) {
 func (l *Link) Send(bufs []*link.Buf) int {
 	if len(bufs) == 0 {
 		return 0
+	}
+	if l.q != nil {
+		return l.sendQueue(bufs)
 	}
 	r := l.tx
 	if !r.prod.CompareAndSwap(roleIdle, roleBusy) {
@@ -159,6 +141,9 @@ func (l *Link) Recv(bufs []*link.Buf) int {
 	if len(bufs) == 0 {
 		return 0
 	}
+	if l.q != nil {
+		return l.recvQueue(bufs)
+	}
 	r := l.rx
 	if !r.cons.CompareAndSwap(roleIdle, roleBusy) {
 		return 0 // closed
@@ -194,10 +179,14 @@ func (l *Link) Recv(bufs []*link.Buf) int {
 // taking any: one atomic load, for a poller's tight spin between full
 // loop iterations. Owner only, like Recv.
 func (l *Link) RxPending() bool {
+	if l.q != nil {
+		return l.rxPendingQueue()
+	}
 	return l.rxTailSeen != l.rxHead || l.rx.tail.Load() != l.rxHead
 }
 
-// Arm registers c to be signalled the next time the peer sends a frame.
+// Arm registers c to be signalled the next time the peer sends a frame
+// (for a queue: the next time any peer queue sends a frame steered to it).
 // It returns false, registering nothing, when frames are already waiting,
 // the pair is closed, c is nil, or c is unbuffered (a non-blocking send on
 // an unbuffered channel is lost unless the poller is already receiving).
@@ -212,6 +201,9 @@ func (l *Link) Arm(c chan<- struct{}) bool {
 		reg = &waitReg{c: c}
 		l.lastReg = reg
 	}
+	if l.q != nil {
+		return l.armQueue(reg)
+	}
 	r := l.rx
 	r.armed.Store(reg)
 	// Look again after raising the flag: a frame published before the
@@ -223,12 +215,19 @@ func (l *Link) Arm(c chan<- struct{}) bool {
 	return true
 }
 
-// Close closes the whole pair (both ends): queued frames are freed, an
+// Close closes the whole pair (both ends; every queue of both ends for
+// NewQueues): queued frames are freed, an
 // armed poller on either end is woken, and later calls on either end do
 // nothing. It returns link.ErrClosed when this end was already closed.
 func (l *Link) Close() error {
 	if !l.closeCalled.CompareAndSwap(false, true) {
 		return link.ErrClosed
+	}
+	if l.q != nil {
+		if l.q.set.closed.CompareAndSwap(false, true) {
+			l.q.set.close()
+		}
+		return nil
 	}
 	p := l.pair
 	if !p.closed.CompareAndSwap(false, true) {

@@ -26,6 +26,23 @@ type Config struct {
 	// from New on and closes it in Close.
 	Link link.Link
 
+	// Queues are more queues of the same device, one more shard each:
+	// shard 0 runs on Link, shard i on Queues[i-1] (link/mem Queues,
+	// TAP multi-queue, AF_XDP queues, AF_PACKET fanout members). Each
+	// shard owns its connections, timers and pool; TCP connections
+	// belong to the shard link.SteerQueue gives their 4-tuple, all else
+	// to shard 0. Frames arriving on another shard's queue are handed to
+	// their owner in software (ShardHandoff), and an active open picks
+	// its source port so that the reply hashes to the dialing shard.
+	// Listeners listen on every shard. All queues must have the same
+	// hardware address. Empty: one shard. Not with Manual.
+	Queues []link.Link
+
+	// ShardHandoff bounds the frames waiting to be handed from one shard
+	// to another (per receiving shard); beyond it they are dropped and
+	// counted (TCPStats.HandoffDrops). Default 4096, at most 1<<20.
+	ShardHandoff int
+
 	// Addr is the stack's IPv4 address and the length of its connected
 	// prefix, for example 10.0.0.1/24. Required.
 	Addr netip.Prefix
@@ -117,6 +134,36 @@ func (c *Config) validate() error {
 	}
 	if c.IP.Addr.IsValid() || c.IP.Gateway.IsValid() || c.IP.MAC != ([6]byte{}) {
 		return fmt.Errorf("%w: set Addr and Gateway on Config itself, not in Config.IP (its MAC comes from the link)", ErrConfig)
+	}
+	if len(c.Queues) > 0 {
+		if c.Manual {
+			return fmt.Errorf("%w: Queues (more than one shard) cannot be used with Manual", ErrConfig)
+		}
+		if len(c.Queues) > 255 {
+			return fmt.Errorf("%w: %d Queues: at most 255 (256 shards)", ErrConfig, len(c.Queues))
+		}
+		for i, q := range c.Queues {
+			if q == nil {
+				return fmt.Errorf("%w: Queues[%d] is nil", ErrConfig, i)
+			}
+			if q == c.Link {
+				return fmt.Errorf("%w: Queues[%d] is Link itself", ErrConfig, i)
+			}
+			if q.HardwareAddr() != c.Link.HardwareAddr() {
+				return fmt.Errorf("%w: Queues[%d] has hardware address %x, Link %x: queues must be of one device", ErrConfig, i, q.HardwareAddr(), c.Link.HardwareAddr())
+			}
+			for _, o := range c.Queues[:i] {
+				if o == q {
+					return fmt.Errorf("%w: Queues[%d] given twice", ErrConfig, i)
+				}
+			}
+		}
+	}
+	if c.ShardHandoff < 0 || c.ShardHandoff > 1<<20 {
+		return fmt.Errorf("%w: ShardHandoff %d out of range [0, %d]", ErrConfig, c.ShardHandoff, 1<<20)
+	}
+	if c.ShardHandoff == 0 {
+		c.ShardHandoff = DefaultShardHandoff
 	}
 	if c.UDPLargeBuffers < -1 || c.UDPLargeBuffers > 1024 {
 		return fmt.Errorf("%w: UDPLargeBuffers %d out of range [-1, 1024]", ErrConfig, c.UDPLargeBuffers)

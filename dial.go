@@ -37,8 +37,17 @@ func (s *Stack) DialContext(ctx context.Context, network, address string) (net.C
 	return c, nil
 }
 
-// DialTCPContext is DialContext returning the *TCPConn.
+// DialTCPContext is DialContext returning the *TCPConn. On a stack of
+// several shards the connection goes to the next shard in turn.
 func (s *Stack) DialTCPContext(ctx context.Context, network, address string) (*TCPConn, error) {
+	if s.group != nil {
+		s = s.group.pick()
+	}
+	return s.dialTCP(ctx, network, address)
+}
+
+// dialTCP is DialTCPContext on this shard.
+func (s *Stack) dialTCP(ctx context.Context, network, address string) (*TCPConn, error) {
 	var raddr netip.AddrPort
 	fail := func(src *net.TCPAddr, err error) (*TCPConn, error) {
 		var a net.Addr

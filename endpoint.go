@@ -89,7 +89,6 @@ type listenEP struct {
 	timer   shard.Timer
 	addr    netip.Addr // the bound address; unspecified for any
 	acc     Acceptor
-	el      EventListener
 	dirty   bool
 	pending int // established connections not yet handed out
 	// sock, for a socket listener (TCPListener), is woken instead of

@@ -58,9 +58,13 @@ type EventConn struct {
 }
 
 // EventListener is a listening port whose connections go to an Acceptor.
+// On a stack of several shards it listens on each: the Acceptor and the
+// handlers it returns are called on the shard each connection belongs to,
+// so from several goroutines at once (one connection's events always on
+// one of them).
 type EventListener struct {
-	ln *listenEP
-	s  *Stack
+	lns []*listenEP // by shard index
+	s   *Stack
 }
 
 var errDeadConn = errors.New("ustack: connection closed")
@@ -170,9 +174,19 @@ func (c *EventConn) RemoteAddr() netip.AddrPort { return c.ep.tuple.Remote }
 
 // Exec runs f on the shard goroutine and waits for it: the way to use
 // EventConns from outside a handler. Output f causes leaves in the same
-// loop iteration.
+// loop iteration. On a stack of several shards f runs on shard 0; use
+// ExecOn for a connection's own shard.
 func (s *Stack) Exec(ctx context.Context, f func()) error {
 	return s.do(ctx, func(time.Duration, *shard.TX) { f() })
+}
+
+// ExecOn runs f on the shard that owns c and waits for it: there f may
+// use c (and any EventConn of that shard).
+func (s *Stack) ExecOn(ctx context.Context, c *EventConn, f func()) error {
+	if c == nil || c.ep == nil {
+		return errDeadConn
+	}
+	return c.ep.l.s.do(ctx, func(time.Duration, *shard.TX) { f() })
 }
 
 // ListenEvents listens on port (0 picks none: a port is required) of the
@@ -184,29 +198,46 @@ func (s *Stack) ListenEvents(port uint16, a Acceptor) (*EventListener, error) {
 	if port == 0 {
 		return nil, errors.New("ustack: ListenEvents needs a port")
 	}
-	var el *EventListener
-	var lerr error
-	err := s.do(context.Background(), func(now time.Duration, tx *shard.TX) {
-		ln, err := s.tcp.listen(netip.AddrPortFrom(s.cfg.Addr.Addr(), port))
-		if err != nil {
-			lerr = err
-			return
+	shards := s.shards()
+	el := &EventListener{s: s, lns: make([]*listenEP, len(shards))}
+	for i, sh := range shards {
+		var lerr error
+		err := sh.do(context.Background(), func(now time.Duration, tx *shard.TX) {
+			ln, err := sh.tcp.listen(netip.AddrPortFrom(s.cfg.Addr.Addr(), port))
+			if err != nil {
+				lerr = err
+				return
+			}
+			ln.acc = a
+			el.lns[i] = ln
+		})
+		if err == nil {
+			err = lerr
 		}
-		ln.acc = a
-		ln.el = EventListener{ln: ln, s: s}
-		el = &ln.el
-	})
-	if err != nil {
-		return nil, err
+		if err != nil {
+			_ = el.Close()
+			return nil, err
+		}
 	}
-	return el, lerr
+	return el, nil
 }
 
 // Close stops listening; connections not yet accepted are reset.
 func (el *EventListener) Close() error {
-	return el.s.do(context.Background(), func(now time.Duration, tx *shard.TX) {
-		el.s.tcp.unlisten(el.ln)
-	})
+	var first error
+	for i, sh := range el.s.shards() {
+		ln := el.lns[i]
+		if ln == nil {
+			continue
+		}
+		err := sh.do(context.Background(), func(now time.Duration, tx *shard.TX) {
+			sh.tcp.unlisten(ln)
+		})
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // DialEvents opens a connection to raddr whose events go to h. The returned
@@ -217,6 +248,9 @@ func (el *EventListener) Close() error {
 func (s *Stack) DialEvents(raddr netip.AddrPort, h ConnHandler) (*EventConn, error) {
 	if h == nil {
 		return nil, errors.New("ustack: DialEvents needs a ConnHandler")
+	}
+	if s.group != nil {
+		s = s.group.pick()
 	}
 	select {
 	case <-s.closed:
@@ -353,11 +387,17 @@ func (l *tcpLayer) dial(now time.Duration, raddr netip.AddrPort) (*endpoint, err
 	if err != nil {
 		return nil, fmt.Errorf("ustack: dial %s: %w: %w", raddr, syscall.ENETUNREACH, err)
 	}
+	var mine func(uint16) bool
+	if g := l.s.group; g != nil {
+		// The reply must hash to this shard (shards.go).
+		n, idx := len(g.all), l.s.idx
+		mine = func(p uint16) bool { return tupleOwner(n, netip.AddrPortFrom(src, p), raddr) == idx }
+	}
 	port, err := l.ports.Pick(src, raddr, func(p uint16) bool {
 		_, busy := l.conns[tcp.Tuple{Local: netip.AddrPortFrom(src, p), Remote: raddr}]
 		_, lst := l.listeners[p]
 		return busy || lst
-	}, nil)
+	}, mine)
 	if err != nil {
 		return nil, fmt.Errorf("ustack: dial %s: %w: %w", raddr, syscall.EADDRNOTAVAIL, err)
 	}

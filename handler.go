@@ -29,12 +29,19 @@ func (h *handler) init(s *Stack) {
 }
 
 func (h *handler) Input(now time.Duration, b *link.Buf, tx *shard.TX) {
+	if h.s.group != nil && h.steer(b) {
+		return // handed to the shard that owns it (shards.go)
+	}
 	h.s.host.Input(now, b, tx)
 }
 
 // EndBurst re-arms the IP layer's timer when its deadline moved; it runs
 // after input, tasks and timers, so it sees every change of the iteration.
 func (h *handler) EndBurst(now time.Duration, tx *shard.TX) {
+	if h.s.group != nil {
+		h.s.tcp.enter(now, tx)
+		h.s.handoff.drain(now, tx)
+	}
 	h.s.udp.flush()
 	h.s.tcp.endBurst(now, tx)
 	d, ok := h.s.host.NextDeadline()

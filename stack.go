@@ -36,14 +36,56 @@ type Stack struct {
 	closeErr  error
 
 	dialTasks sync.Pool // *dialEventsTask, reused by DialEvents (events.go)
+
+	// Multi-shard stacks (shards.go): this shard's index, the group (nil
+	// for a one-shard stack) and the ring other shards hand frames in by.
+	idx     int
+	group   *shardGroup
+	handoff handoff
 }
 
 // New makes a stack from cfg and, unless cfg.Manual is set, starts its
-// shard goroutine. An invalid cfg gives an error wrapping ErrConfig.
+// shard goroutines: one for Config.Link and one for each of Config.Queues.
+// An invalid cfg gives an error wrapping ErrConfig.
 func New(cfg Config) (*Stack, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if len(cfg.Queues) == 0 {
+		s, err := newShard(cfg)
+		if err != nil {
+			return nil, err
+		}
+		s.start()
+		return s, nil
+	}
+	links := append([]link.Link{cfg.Link}, cfg.Queues...)
+	g := &shardGroup{all: make([]*Stack, 0, len(links))}
+	for i, lk := range links {
+		c := cfg
+		c.Link, c.Queues = lk, nil
+		s, err := newShard(c)
+		if err != nil {
+			for _, o := range g.all {
+				o.stop()
+				o.release()
+			}
+			return nil, fmt.Errorf("shard %d: %w", i, err)
+		}
+		s.idx, s.group = i, g
+		g.all = append(g.all, s)
+	}
+	for _, s := range g.all {
+		s.handoff.init(s, cfg.ShardHandoff)
+	}
+	for _, s := range g.all {
+		s.start()
+	}
+	return g.all[0], nil
+}
+
+// newShard makes one shard's stack on cfg.Link, not yet running.
+func newShard(cfg Config) (*Stack, error) {
 	ipc := cfg.IP
 	ipc.Addr = cfg.Addr
 	ipc.Gateway = cfg.Gateway
@@ -79,13 +121,18 @@ func New(cfg Config) (*Stack, error) {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	s.shard = sh
-	if !cfg.Manual {
-		ctx, cancel := context.WithCancel(context.Background())
-		s.cancel = cancel
-		s.done = make(chan error, 1)
-		go func() { s.done <- sh.Run(ctx) }()
-	}
 	return s, nil
+}
+
+// start runs the shard goroutine (not for Manual stacks).
+func (s *Stack) start() {
+	if s.cfg.Manual {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.done = make(chan error, 1)
+	go func() { s.done <- s.shard.Run(ctx) }()
 }
 
 // Addr is the stack's address and connected prefix.
@@ -101,35 +148,79 @@ func (s *Stack) SetWake(wake func()) { s.wake = wake }
 // simulator (package sim) calls it, which makes *Stack a sim.Host.
 func (s *Stack) Step(now time.Duration) time.Duration { return s.shard.Step(now) }
 
-// IPCounters returns a snapshot of the IPv4, ICMP and ARP counters. It is
-// read through the shard, so it waits for the shard's current iteration.
+// IPCounters returns a snapshot of the IPv4, ICMP and ARP counters,
+// summed over the shards. It is read through each shard, so it waits for
+// the shard's current iteration.
 func (s *Stack) IPCounters() (ip.Counters, error) {
-	var c ip.Counters
-	err := s.do(context.Background(), func(time.Duration, *shard.TX) { c = s.host.Counters() })
-	return c, err
+	var sum ip.Counters
+	for _, sh := range s.shards() {
+		var c ip.Counters
+		if err := sh.do(context.Background(), func(time.Duration, *shard.TX) { c = sh.host.Counters() }); err != nil {
+			return sum, err
+		}
+		addCounters(&sum, &c)
+	}
+	return sum, nil
 }
 
-// ShardStats returns the shard loop's counters.
-func (s *Stack) ShardStats() shard.Stats { return s.shard.Stats() }
+// ShardStats returns the shard loops' counters, summed over the shards.
+func (s *Stack) ShardStats() shard.Stats {
+	var sum shard.Stats
+	for _, sh := range s.shards() {
+		st := sh.shard.Stats()
+		addCounters(&sum, &st)
+	}
+	return sum
+}
 
-// Close stops the shard, closes the link and releases the stack's state.
-// It is safe to call more than once.
+// Close stops the shards, closes the links and releases the stack's
+// state. It is safe to call more than once.
 func (s *Stack) Close() error {
 	s.closeOnce.Do(func() {
-		close(s.closed)
-		if s.cancel != nil {
-			s.cancel()
-			if err := <-s.done; err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, shard.ErrClosed) {
+		all := s.shards()
+		for _, sh := range all {
+			sh.stop()
+		}
+		// Every shard has stopped: nothing hands frames over any more.
+		if s.group != nil {
+			for _, sh := range all {
+				sh.handoff.freeAll()
+			}
+		}
+		for _, sh := range all {
+			if err := sh.release(); err != nil && s.closeErr == nil {
 				s.closeErr = err
 			}
 		}
-		s.h.failAll(ErrClosed)
-		if err := s.shard.Close(); err != nil && !errors.Is(err, shard.ErrClosed) && s.closeErr == nil {
-			s.closeErr = err
-		}
-		if err := s.cfg.Link.Close(); err != nil && !errors.Is(err, link.ErrClosed) && s.closeErr == nil {
-			s.closeErr = err
-		}
 	})
 	return s.closeErr
+}
+
+// stop ends the shard goroutine and fails what waits on the shard.
+func (s *Stack) stop() {
+	select {
+	case <-s.closed:
+		return
+	default:
+	}
+	close(s.closed)
+	if s.cancel != nil {
+		s.cancel()
+		if err := <-s.done; err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, shard.ErrClosed) {
+			s.closeErr = err
+		}
+	}
+}
+
+// release frees the shard's state and closes its link, after stop.
+func (s *Stack) release() error {
+	err := s.closeErr
+	s.h.failAll(ErrClosed)
+	if e := s.shard.Close(); e != nil && !errors.Is(e, shard.ErrClosed) && err == nil {
+		err = e
+	}
+	if e := s.cfg.Link.Close(); e != nil && !errors.Is(e, link.ErrClosed) && err == nil {
+		err = e
+	}
+	return err
 }

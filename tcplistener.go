@@ -23,7 +23,7 @@ import (
 // use.
 type TCPListener struct {
 	s    *Stack
-	ln   *listenEP // shard only
+	lns  []*listenEP // one per shard, by index; each touched on its shard only
 	addr *net.TCPAddr
 	net  string
 
@@ -70,36 +70,60 @@ func (s *Stack) ListenTCP(network, address string) (*TCPListener, error) {
 	if !laddr.Addr().IsUnspecified() && laddr.Addr() != self {
 		return fail(net.TCPAddrFromAddrPort(laddr), fmt.Errorf("%w: %v is not this stack's address (%v)", syscall.EADDRNOTAVAIL, laddr.Addr(), self))
 	}
-	tl := &TCPListener{s: s, net: network, closed: make(chan struct{})}
+	shards := s.shards()
+	tl := &TCPListener{s: s, net: network, closed: make(chan struct{}), lns: make([]*listenEP, len(shards))}
 	tl.ad.init()
 	var lerr error
-	err = s.do(context.Background(), func(now time.Duration, tx *shard.TX) {
-		a := laddr
-		if a.Port() == 0 {
-			p, ok := s.tcp.freePort()
-			if !ok {
-				lerr = fmt.Errorf("%w: no free ephemeral port", syscall.EADDRINUSE)
+	// Every shard listens on the same port: connections are accepted on
+	// the shard their 4-tuple hashes to.
+	for i, sh := range shards {
+		err = sh.do(context.Background(), func(now time.Duration, tx *shard.TX) {
+			a := laddr
+			if a.Port() == 0 {
+				p, ok := sh.tcp.freePort()
+				if !ok {
+					lerr = fmt.Errorf("%w: no free ephemeral port", syscall.EADDRINUSE)
+					return
+				}
+				a = netip.AddrPortFrom(a.Addr(), p)
+			}
+			ln, err := sh.tcp.listen(a)
+			if err != nil {
+				lerr = err
 				return
 			}
-			a = netip.AddrPortFrom(a.Addr(), p)
+			ln.sock = &tl.ad
+			tl.lns[i] = ln
+			laddr = a
+		})
+		if err == nil {
+			err = lerr
 		}
-		ln, err := s.tcp.listen(a)
 		if err != nil {
-			lerr = err
-			return
+			tl.unlisten()
+			return fail(net.TCPAddrFromAddrPort(laddr), err)
 		}
-		ln.sock = &tl.ad
-		tl.ln = ln
-		laddr = a
-	})
-	if err == nil {
-		err = lerr
-	}
-	if err != nil {
-		return fail(net.TCPAddrFromAddrPort(laddr), err)
 	}
 	tl.addr = net.TCPAddrFromAddrPort(laddr)
 	return tl, nil
+}
+
+// unlisten closes the listener on every shard it listens on.
+func (tl *TCPListener) unlisten() error {
+	var first error
+	for i, sh := range tl.s.shards() {
+		ln := tl.lns[i]
+		if ln == nil {
+			continue
+		}
+		err := sh.do(context.Background(), func(now time.Duration, tx *shard.TX) {
+			sh.tcp.unlisten(ln)
+		})
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // needRunning rejects socket calls on a stack driven by Step: their
@@ -166,13 +190,21 @@ func (tl *TCPListener) Accept() (net.Conn, error) {
 // os.ErrDeadlineExceeded after the deadline and net.ErrClosed after
 // Close, in a *net.OpError with Op "accept".
 func (tl *TCPListener) AcceptTCP() (*TCPConn, error) {
-	s := tl.s
-	// One result and one closure for every turn of the loop (an Accept
-	// that waits goes to the shard twice).
+	shards := tl.s.shards()
+	// One result and one closure per shard for every turn of the loop (an
+	// Accept that waits goes to each shard twice).
 	var c *TCPConn
 	more := false
-	take := func(now time.Duration, tx *shard.TX) {
-		c, more = s.tcp.acceptOne(now, tl.ln)
+	takes := make([]func(time.Duration, *shard.TX), len(shards))
+	for i, sh := range shards {
+		ln := tl.lns[i]
+		takes[i] = func(now time.Duration, tx *shard.TX) {
+			c, more = sh.tcp.acceptOne(now, ln)
+		}
+	}
+	start := 0
+	if len(shards) > 1 {
+		start = int(tl.s.group.rr.Add(1))
 	}
 	for {
 		if tl.isClosed() {
@@ -182,18 +214,20 @@ func (tl *TCPListener) AcceptTCP() (*TCPConn, error) {
 			return nil, tl.opErr("accept", errTimeout)
 		}
 		drain(&tl.ad)
-		c, more = nil, false
-		err := s.do(context.Background(), take)
-		if err != nil {
-			return nil, tl.opErr("accept", errClosed)
-		}
-		if c != nil {
-			if more {
-				tl.ad.wake() // for another Accept
+		for j := range shards {
+			i := (start + j) % len(shards)
+			c, more = nil, false
+			if err := shards[i].do(context.Background(), takes[i]); err != nil {
+				return nil, tl.opErr("accept", errClosed)
 			}
-			return c, nil
+			if c != nil {
+				if more || len(shards) > 1 {
+					tl.ad.wake() // for another Accept
+				}
+				return c, nil
+			}
 		}
-		if err := tl.ad.wait(tl.closed, s.closed); err != nil {
+		if err := tl.ad.wait(tl.closed, tl.s.closed); err != nil {
 			return nil, tl.opErr("accept", err)
 		}
 	}
@@ -235,9 +269,7 @@ func (tl *TCPListener) Close() error {
 		return tl.opErr("close", errClosed)
 	}
 	close(tl.closed)
-	err := tl.s.do(context.Background(), func(now time.Duration, tx *shard.TX) {
-		tl.s.tcp.unlisten(tl.ln)
-	})
+	err := tl.unlisten()
 	tl.ad.stop()
 	if err != nil && !errors.Is(err, ErrClosed) {
 		return tl.opErr("close", err)

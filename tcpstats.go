@@ -29,10 +29,33 @@ type TCPStats struct {
 	// GSOMaxSize is the largest TCP payload sent as one super-segment
 	// (0: no segmentation offload; see Config.DisableGSO).
 	GSOMaxSize int
+
+	// Handoffs counts frames that arrived on another shard's link queue
+	// and were handed to the shard owning their connection (Config.Queues);
+	// HandoffDrops those dropped because the owner's ring was full.
+	Handoffs, HandoffDrops uint64
 }
 
-// TCPStats returns a snapshot of the TCP table and counters.
+// TCPStats returns a snapshot of the TCP table and counters, summed over
+// the shards (Listeners and GSOMaxSize are shard 0's).
 func (s *Stack) TCPStats() (TCPStats, error) {
+	var sum TCPStats
+	for i, sh := range s.shards() {
+		st, err := sh.shardTCPStats()
+		if err != nil {
+			return sum, err
+		}
+		if i == 0 {
+			sum = st
+			continue
+		}
+		st.Listeners, st.GSOMaxSize = 0, 0
+		addCounters(&sum, &st)
+	}
+	return sum, nil
+}
+
+func (s *Stack) shardTCPStats() (TCPStats, error) {
 	var st TCPStats
 	err := s.do(context.Background(), func(time.Duration, *shard.TX) {
 		l := &s.tcp
@@ -47,6 +70,8 @@ func (s *Stack) TCPStats() (TCPStats, error) {
 			TimeWaitDrop: l.stats.TimeWaitDrop,
 			GROSegs:      l.stats.GROSegs,
 			GSOMaxSize:   l.cfg.GSOMaxSize,
+			Handoffs:     s.handoff.moved.Load(),
+			HandoffDrops: s.handoff.drops.Load(),
 		}
 	})
 	return st, err

@@ -29,6 +29,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	workloads := fs.String("workloads", "", "comma-separated workloads to run (default all: "+bench.WorkloadNames()+")")
 	systems := fs.String("systems", "", "comma-separated systems to run (default all: "+strings.Join(mainSystems, ",")+"; gvisor runs from bench/peers, see scripts/bench-all.sh)")
 	mode := fs.String("polling", "adaptive", "ustack shard polling mode: adaptive, busy or interrupt")
+	shards := fs.Int("shards", 1, "shards per ustack stack (link/mem queues steered by flow hash, one shard goroutine each)")
 	linkSpec := fs.String("link", "mem", "link the ustack stacks run over (link/spec syntax; only mem so far)")
 	asJSON := fs.Bool("json", false, "print one JSON array of rows instead of a table")
 	cpuprofile := fs.String("cpuprofile", "", "write a pprof CPU profile of the whole run to this file")
@@ -78,7 +79,11 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ustack bench: --link: %v\n", err)
 		return 2
 	}
-	sys, err := selectSystems(*systems, ustacksys.Options{Polling: pm, Link: *linkSpec})
+	if *shards < 1 || *shards > 64 {
+		fmt.Fprintln(stderr, "ustack bench: --shards must be in [1, 64]")
+		return 2
+	}
+	sys, err := selectSystems(*systems, ustacksys.Options{Polling: pm, Link: *linkSpec, Shards: *shards})
 	if err != nil {
 		fmt.Fprintf(stderr, "ustack bench: --systems: %v\n", err)
 		return 2

@@ -21,6 +21,9 @@ type Options struct {
 	// Link names the link the stacks run over (link/spec syntax); only
 	// "mem" (the default) can be benchmarked so far.
 	Link string
+	// Shards is how many shards each stack runs (link/mem queues, one per
+	// shard); 0 or 1 is one.
+	Shards int
 }
 
 // Addresses of the two stacks: the client dials from A, the server
@@ -73,12 +76,31 @@ func newPair(o Options, w bench.Workload) (*pair, error) {
 		opts = append(opts, mem.WithGSO(gsoFrame), mem.WithPool(link.PoolConfig{Count: 256}))
 		p.note = largeNote
 	}
-	la, lb, err := mem.NewPair(opts...)
-	if err != nil {
+	n := max(o.Shards, 1)
+	var err error
+	var qa, qb []*mem.Link
+	if n == 1 {
+		la, lb, err := mem.NewPair(opts...)
+		if err != nil {
+			return nil, err
+		}
+		qa, qb = []*mem.Link{la}, []*mem.Link{lb}
+	} else if qa, qb, err = mem.NewQueues(n, opts...); err != nil {
 		return nil, err
+	}
+	la, lb := qa[0], qb[0]
+	if n > 1 {
+		p.note = joinNotes(p.note, fmt.Sprintf("%d shards per stack (link/mem queues steered by flow hash)", n))
 	}
 	cfg := func(l link.Link, a netip.Prefix) ustack.Config {
 		c := ustack.Config{Link: l, Addr: a, Polling: o.Polling}
+		q := qa
+		if l == lb {
+			q = qb
+		}
+		for _, x := range q[1:] {
+			c.Queues = append(c.Queues, x)
+		}
 		// Go's package net turns Nagle off on every TCP connection; so
 		// do the ustack runs, to compare like with like.
 		c.TCP.NoDelay = true

@@ -77,3 +77,28 @@ func TestCheckLink(t *testing.T) {
 		t.Error("CheckLink(bogus) accepted it")
 	}
 }
+
+// TestShardedWorkloadsRun runs the connection workloads on stacks of two
+// shards each, through both APIs, and requires the note to say so.
+func TestShardedWorkloadsRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two stacks of two shards for about a second")
+	}
+	for _, sys := range []bench.System{Event(Options{Shards: 2}), Conn(Options{Shards: 2})} {
+		for _, w := range bench.Workloads {
+			if w.Kind == bench.Bulk {
+				continue
+			}
+			r, err := runBrief(sys, w)
+			if err != nil {
+				t.Fatalf("%s %s: %v", sys.Name(), w.Name, err)
+			}
+			if r.Ops <= 0 || r.Errors != 0 {
+				t.Errorf("%s %s: %d ops, %d errors (first %v)", sys.Name(), w.Name, r.Ops, r.Errors, r.FirstErr)
+			}
+			if !strings.Contains(r.Note, "2 shards") {
+				t.Errorf("%s %s: note %q does not give the shard count", sys.Name(), w.Name, r.Note)
+			}
+		}
+	}
+}

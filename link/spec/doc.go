@@ -11,6 +11,11 @@
 // Parse checks the syntax only; Open makes the link and reports what is
 // missing (privileges, the interface, a backend not built yet).
 //
+// OpenQueues makes n links that are queues of one device, for a stack
+// with one shard per queue: n queues of a multi-queue TAP device, n
+// AF_PACKET sockets in one PACKET_FANOUT hash group, or AF_XDP sockets on
+// queues QUEUE to QUEUE+n-1.
+//
 // Open dispatches with a switch over the kinds rather than a registry
 // that backends add themselves to: there is no global mutable state, and
 // adding a backend is one case in Open plus one in Parse.

@@ -12,12 +12,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/ustack/ustack"
+	"github.com/ustack/ustack/link"
 	"github.com/ustack/ustack/tcp"
 )
 
@@ -160,7 +162,7 @@ func serve(ctx context.Context, sc *serveConfig, stdout, stderr io.Writer) error
 			return fmt.Errorf("listen %s: %w", addr, err)
 		}
 		stopServer = func() { el.Close() }
-		fmt.Fprintf(stdout, "ustack serve: %s on %s over %s (Ctrl-C stops)\n", sc.kind, addr, sc.stack.spec)
+		fmt.Fprintf(stdout, "ustack serve: %s on %s over %s with %s (Ctrl-C stops)\n", sc.kind, addr, sc.stack.spec, shardsText(s.Shards()))
 	case "http":
 		ln, err := s.Listen("tcp", addr)
 		if err != nil {
@@ -186,7 +188,7 @@ func serve(ctx context.Context, sc *serveConfig, stdout, stderr io.Writer) error
 			}
 			<-done
 		}
-		fmt.Fprintf(stdout, "ustack serve: http on http://%s/ over %s, serving %s (Ctrl-C stops)\n", addr, sc.stack.spec, abs)
+		fmt.Fprintf(stdout, "ustack serve: http on http://%s/ over %s with %s, serving %s (Ctrl-C stops)\n", addr, sc.stack.spec, shardsText(s.Shards()), abs)
 	}
 
 	var tick <-chan time.Time
@@ -201,25 +203,36 @@ func serve(ctx context.Context, sc *serveConfig, stdout, stderr io.Writer) error
 		case <-ctx.Done():
 		case serr = <-failed:
 		case <-tick:
-			printStats(stderr, s, log)
+			printStats(stderr, s, sc.stack.queues, log)
 		}
 	}
 	stopServer()
-	printStats(stderr, s, log)
+	printStats(stderr, s, sc.stack.queues, log)
 	if err := s.Close(); serr == nil {
 		serr = err
 	}
 	return serr
 }
 
-func printStats(w io.Writer, s *ustack.Stack, log *serveLog) {
+// printStats prints one stats line. With several shards it adds the
+// frames handed between shards in software (frames that arrived on a
+// queue other than their connection's shard's) and the frames each queue
+// received (q0_rx=..., q1_rx=...).
+func printStats(w io.Writer, s *ustack.Stack, queues []link.Link, log *serveLog) {
 	st, err := s.TCPStats()
 	if err != nil {
 		return
 	}
 	c := st.Counters
-	fmt.Fprintf(w, "ustack serve: stats conns=%d estab=%d timewait=%d accepted=%d resets_seen=%d estab_resets=%d out_rsts=%d retrans=%d in_csum_errors=%d\n",
-		st.Conns, c.CurrEstab, st.TimeWait, c.PassiveOpens, log.resets.Load(), c.EstabResets, c.OutRsts, c.RetransSegs, st.InCsumErrors)
+	var extra strings.Builder
+	if n := s.Shards(); n > 1 {
+		fmt.Fprintf(&extra, " shards=%d handoffs=%d handoff_drops=%d", n, st.Handoffs, st.HandoffDrops)
+		for i, q := range queues {
+			fmt.Fprintf(&extra, " q%d_rx=%d", i, q.Stats().RxFrames)
+		}
+	}
+	fmt.Fprintf(w, "ustack serve: stats conns=%d estab=%d timewait=%d accepted=%d resets_seen=%d estab_resets=%d out_rsts=%d retrans=%d in_csum_errors=%d%s\n",
+		st.Conns, c.CurrEstab, st.TimeWait, c.PassiveOpens, log.resets.Load(), c.EstabResets, c.OutRsts, c.RetransSegs, st.InCsumErrors, extra.String())
 }
 
 // serveLog reports per-connection trouble: one line per connection the

@@ -21,6 +21,7 @@ import (
 // (ping's --link handling also wants a TARGET, so it keeps its own parser.)
 type stackFlags struct {
 	link, addr, gw, impair, capture, polling string
+	shards                                   int
 }
 
 func (f *stackFlags) register(fs *flag.FlagSet) {
@@ -30,6 +31,7 @@ func (f *stackFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.impair, "impair", "", "impair the link in both directions, such as delay=20ms,loss=1%,reorder=1%,dup=0.1% (see link/impair.ParseSpec)")
 	fs.StringVar(&f.capture, "capture", "", "write every frame on the link to this pcapng file")
 	fs.StringVar(&f.polling, "polling", "adaptive", "shard polling mode: adaptive, busy or interrupt")
+	fs.IntVar(&f.shards, "shards", 1, "run this many shards, one per queue of the link: a multi-queue TAP device, an AF_PACKET fanout group, or AF_XDP queues QUEUE.. (at most 256)")
 }
 
 // stackSetup is stackFlags checked and parsed.
@@ -40,6 +42,11 @@ type stackSetup struct {
 	impair  *impair.Config
 	capture string
 	mode    shard.Mode
+	shards  int
+
+	// queues are the links the stack runs on, shard by shard (set by
+	// start; the stack owns them).
+	queues []link.Link
 }
 
 // errNeedsRealLink is what serve and get say to --link mem.
@@ -56,7 +63,13 @@ func (f *stackFlags) parse() (*stackSetup, error) {
 	if sp.Kind == spec.Mem {
 		return nil, errNeedsRealLink
 	}
-	ss := &stackSetup{spec: sp, capture: f.capture}
+	if f.shards < 1 || f.shards > spec.MaxQueues {
+		return nil, fmt.Errorf("--shards %d is not in [1, %d]", f.shards, spec.MaxQueues)
+	}
+	if f.shards > 1 && (f.capture != "" || f.impair != "") {
+		return nil, fmt.Errorf("--shards %d cannot be combined with --capture or --impair: they wrap a single link, and each shard has a queue of its own; use --shards 1 to capture or impair", f.shards)
+	}
+	ss := &stackSetup{spec: sp, capture: f.capture, shards: f.shards}
 	if f.addr == "" {
 		return nil, fmt.Errorf("--link %s needs --addr CIDR: the stack's own IPv4 address and prefix, such as 192.0.2.10/24", f.link)
 	}
@@ -88,6 +101,9 @@ func (f *stackFlags) parse() (*stackSetup, error) {
 // it in capture and impairment as asked, and starts a stack on it. Closing
 // the stack closes the link and flushes the capture.
 func (ss *stackSetup) start() (*ustack.Stack, error) {
+	if ss.shards > 1 {
+		return ss.startShards()
+	}
 	l, err := ss.openLink()
 	if err != nil {
 		return nil, err
@@ -121,16 +137,55 @@ func (ss *stackSetup) start() (*ustack.Stack, error) {
 		l.Close()
 		return nil, err
 	}
+	ss.queues = []link.Link{l}
 	return s, nil
+}
+
+// startShards opens ss.shards queues of the device and starts a stack
+// with one shard per queue (no capture or impairment: parse refuses them).
+func (ss *stackSetup) startShards() (*ustack.Stack, error) {
+	if err := ss.checkXDPIface(); err != nil {
+		return nil, err
+	}
+	ls, err := spec.OpenQueues(ss.spec, ss.shards, spec.Options{Addrs: []netip.Addr{ss.addr.Addr()}})
+	if err != nil {
+		return nil, err
+	}
+	s, err := ustack.New(ustack.Config{Link: ls[0], Queues: ls[1:], Addr: ss.addr, Gateway: ss.gw, Polling: ss.mode})
+	if err != nil {
+		for _, l := range ls {
+			l.Close()
+		}
+		return nil, err
+	}
+	ss.queues = ls
+	return s, nil
+}
+
+// checkXDPIface names a missing AF_XDP interface plainly (afxdp's own
+// error comes from deep inside its setup).
+func (ss *stackSetup) checkXDPIface() error {
+	if ss.spec.Kind == spec.AFXDP {
+		if _, err := net.InterfaceByName(ss.spec.Name); err != nil {
+			return fmt.Errorf("link %s: interface %q not found in this network namespace (see `ip link show`): %w", ss.spec, ss.spec.Name, err)
+		}
+	}
+	return nil
+}
+
+// shardsText is the shard count for the start line.
+func shardsText(n int) string {
+	if n == 1 {
+		return "1 shard"
+	}
+	return fmt.Sprintf("%d shards", n)
 }
 
 // openLink opens the device; AF_XDP steers the stack's address to its
 // socket, so spec is told the address.
 func (ss *stackSetup) openLink() (link.Link, error) {
-	if ss.spec.Kind == spec.AFXDP {
-		if _, err := net.InterfaceByName(ss.spec.Name); err != nil {
-			return nil, fmt.Errorf("link %s: interface %q not found in this network namespace (see `ip link show`): %w", ss.spec, ss.spec.Name, err)
-		}
+	if err := ss.checkXDPIface(); err != nil {
+		return nil, err
 	}
 	l, err := spec.OpenWith(ss.spec, spec.Options{Addrs: []netip.Addr{ss.addr.Addr()}})
 	if err != nil && ss.spec.Kind == spec.AFXDP {

@@ -254,10 +254,18 @@ func PutIPv4(b []byte, h *IPv4Header) (int, error) {
 	binary.BigEndian.PutUint16(b[6:8], ff)
 	b[8] = h.TTL
 	b[9] = h.Protocol
-	b[10], b[11] = 0, 0
 	s, d := h.Src.As4(), h.Dst.As4()
 	copy(b[12:16], s[:])
 	copy(b[16:20], d[:])
-	binary.BigEndian.PutUint16(b[10:12], Checksum(b))
+	// The checksum is summed from the field values rather than read back
+	// from b: a freshly taken transmit buffer is often not in cache, and
+	// loading the just-stored header would wait for the line to arrive
+	// (and defeat store forwarding, the stores being narrower than the
+	// loads). Ten 16-bit words cannot overflow 32 bits.
+	sum := uint32(4<<12|IPv4MinHeaderLen/4<<8|uint16(h.TOS)) + uint32(h.TotalLen) + uint32(h.ID) +
+		uint32(ff) + uint32(h.TTL)<<8 + uint32(h.Protocol) +
+		uint32(binary.BigEndian.Uint16(s[0:2])) + uint32(binary.BigEndian.Uint16(s[2:4])) +
+		uint32(binary.BigEndian.Uint16(d[0:2])) + uint32(binary.BigEndian.Uint16(d[2:4]))
+	binary.BigEndian.PutUint16(b[10:12], Fold(sum))
 	return IPv4MinHeaderLen, nil
 }

@@ -238,6 +238,14 @@ func TestPutIPv4RoundTrip(t *testing.T) {
 		if !h.ChecksumValid() || Checksum(buf[:20]) != 0 || referenceSum(buf[:20], 0) != 0xffff {
 			t.Fatalf("built checksum does not verify: %+v", hd)
 		}
+		// Byte-exact against summing the written header (PutIPv4 sums
+		// the field values instead).
+		var zeroed [20]byte
+		copy(zeroed[:], buf[:20])
+		zeroed[10], zeroed[11] = 0, 0
+		if want := Checksum(zeroed[:]); binary.BigEndian.Uint16(buf[10:12]) != want {
+			t.Fatalf("checksum field %#04x, summing the bytes gives %#04x: %+v", binary.BigEndian.Uint16(buf[10:12]), want, hd)
+		}
 		if len(h.Payload()) != int(hd.TotalLen)-20 {
 			t.Fatalf("payload %d for total length %d", len(h.Payload()), hd.TotalLen)
 		}

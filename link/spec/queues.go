@@ -139,7 +139,7 @@ func openXDPQueues(s Spec, n int, o Options) ([]link.Link, error) {
 		if err != nil {
 			closeAll(ls)
 			if i > 0 && errors.Is(err, afxdp.ErrBusy) {
-				return nil, fmt.Errorf("link %s: queue %d: %w: link/afxdp attaches one XDP program per link, and an interface takes one, so a second queue of %s cannot be opened yet (that needs one program shared by every queue's socket); run one shard on AF_XDP, or several over tap or afpacket", s, q, ErrUnsupported, s.Name)
+				return nil, fmt.Errorf("link %s: a second queue of %s (queue %d) cannot be opened yet: link/afxdp attaches one XDP program per link, and an interface takes one (several queues need one program shared by every queue's socket); run one shard on AF_XDP, or several over tap or afpacket (%w: %w)", s, s.Name, q, ErrUnsupported, err)
 			}
 			return nil, fmt.Errorf("link %s: queue %d: %w", s, q, err)
 		}

@@ -217,7 +217,7 @@ func serve(ctx context.Context, sc *serveConfig, stdout, stderr io.Writer) error
 // printStats prints one stats line. With several shards it adds the
 // frames handed between shards in software (frames that arrived on a
 // queue other than their connection's shard's) and the frames each queue
-// received (q0_rx=..., q1_rx=...).
+// received and dropped (q0_rx=..., q0_rx_dropped=..., q1_rx=...).
 func printStats(w io.Writer, s *ustack.Stack, queues []link.Link, log *serveLog) {
 	st, err := s.TCPStats()
 	if err != nil {
@@ -228,7 +228,8 @@ func printStats(w io.Writer, s *ustack.Stack, queues []link.Link, log *serveLog)
 	if n := s.Shards(); n > 1 {
 		fmt.Fprintf(&extra, " shards=%d handoffs=%d handoff_drops=%d", n, st.Handoffs, st.HandoffDrops)
 		for i, q := range queues {
-			fmt.Fprintf(&extra, " q%d_rx=%d", i, q.Stats().RxFrames)
+			ls := q.Stats()
+			fmt.Fprintf(&extra, " q%d_rx=%d q%d_rx_dropped=%d", i, ls.RxFrames, i, ls.RxDropped)
 		}
 	}
 	fmt.Fprintf(w, "ustack serve: stats conns=%d estab=%d timewait=%d accepted=%d resets_seen=%d estab_resets=%d out_rsts=%d retrans=%d in_csum_errors=%d%s\n",

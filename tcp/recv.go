@@ -107,8 +107,9 @@ func (c *Conn) processText(now time.Duration, seq seqnum.Value, data []byte, buf
 	c.queueInOrder(buf)
 	c.rcvNxt = c.rcvNxt.Add(seqnum.Size(len(data)))
 	c.bytesReceived += uint64(len(data))
-	// Pull in whatever the reassembly queue now holds in order.
-	for {
+	// Pull in whatever the reassembly queue now holds in order (nothing
+	// when it was empty: skip the call on the common in-order path).
+	for hadOOO {
 		s, ok := c.ooo.Pop(uint32(c.rcvNxt))
 		if !ok {
 			break

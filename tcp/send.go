@@ -68,8 +68,7 @@ func (r *sendRing) write(p []byte) int {
 	if r.n+n > len(r.buf) {
 		r.grow(n)
 	}
-	c := len(r.buf)
-	end := (r.start + r.n) % c
+	end := ringIndex(r.start+r.n, len(r.buf))
 	k := copy(r.buf[end:], p[:n])
 	copy(r.buf, p[k:n])
 	r.n += n
@@ -83,7 +82,7 @@ func (r *sendRing) slices(off, n int) (p1, p2 []byte) {
 		return nil, nil
 	}
 	c := len(r.buf)
-	s := (r.start + off) % c
+	s := ringIndex(r.start+off, c)
 	if s+n <= c {
 		return r.buf[s : s+n], nil
 	}
@@ -97,8 +96,21 @@ func (r *sendRing) consume(n int) {
 	if r.n == 0 {
 		r.start = 0
 	} else {
-		r.start = (r.start + n) % len(r.buf)
+		r.start = ringIndex(r.start+n, len(r.buf))
 	}
+}
+
+// ringIndex reduces i, the sum of two in-ring offsets (so below 2c), to
+// an index into a ring of c bytes: one compare instead of a division on
+// every write, send and ACK.
+func ringIndex(i, c int) int {
+	if i >= c {
+		i -= c
+		if i >= c {
+			i %= c // not reached while the ring's invariants hold
+		}
+	}
+	return i
 }
 
 // Write copies p into the send ring and sends what the windows, Nagle and

@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"math/bits"
 	"time"
 
 	"github.com/ustack/ustack/tcp/cc"
@@ -18,6 +19,11 @@ const (
 	timerLinger           // Close's linger bound (Config.Linger)
 	numTimers
 )
+
+// armed is a uint8 bit set indexed by timer kind, and Deadline masks kinds
+// with numTimers-1: both need exactly eight kinds.
+var _ [numTimers - 8]struct{}
+var _ [8 - numTimers]struct{}
 
 func (c *Conn) arm(k int, at time.Duration) {
 	c.timers[k] = at
@@ -57,12 +63,20 @@ func (c *Conn) armKeepalive(now time.Duration) {
 // Deadline returns the earliest armed timer. ok is false when no timer is
 // armed (the connection needs no wake-up until something arrives).
 func (c *Conn) Deadline() (at time.Duration, ok bool) {
-	for k := 0; k < numTimers; k++ {
-		if c.isArmed(k) && (!ok || c.timers[k] < at) {
-			at, ok = c.timers[k], true
+	// Visit only the armed kinds (usually one or two of eight).
+	m := c.armed
+	if m == 0 {
+		return 0, false
+	}
+	k := bits.TrailingZeros8(m)
+	at = c.timers[k&(numTimers-1)]
+	for m &= m - 1; m != 0; m &= m - 1 {
+		k = bits.TrailingZeros8(m)
+		if t := c.timers[k&(numTimers-1)]; t < at {
+			at = t
 		}
 	}
-	return at, ok
+	return at, true
 }
 
 // OnTimer runs every timer whose deadline is at or before now. A tail loss

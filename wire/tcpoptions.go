@@ -200,6 +200,17 @@ func (o *TCPOptions) tfoLen() int {
 // layout computes what Encode writes: the padded length, how many SACK
 // blocks, and whether the Fast Open option fits.
 func (o *TCPOptions) layout() (n, sack int, tfo bool) {
+	if !o.HasMD5 && !o.HasMSS && !o.HasWScale && !o.HasTFO && o.NumSACK <= 0 {
+		// Every segment of an established connection: timestamps
+		// (with or without SACK-permitted) or nothing.
+		if o.HasTS {
+			return 12, 0, false
+		}
+		if o.SACKPermitted {
+			return 4, 0, false
+		}
+		return 0, 0, false
+	}
 	if o.HasMD5 {
 		n += 20
 	}

@@ -217,6 +217,8 @@ func (c *Conn) pushLoop(now time.Duration, out Output) {
 		avail := 0
 		if c.sndNxt.LessThan(end) {
 			avail = int(end.Sub(c.sndNxt))
+		} else if !c.finQueued || c.sndNxt != end {
+			return // nothing to send: skip the window computation
 		}
 		wndEnd := c.sendWindowEnd()
 		usable := int(int32(wndEnd - c.sndNxt))

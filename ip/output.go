@@ -102,11 +102,13 @@ func (h *Host) OutputOpts(now time.Duration, dst netip.Addr, proto uint8, b *lin
 		b.Free()
 		return fmt.Errorf("%w: %d bytes of headroom", ErrNoBuffer, b.Headroom())
 	}
-	ih := wire.IPv4Header{
-		TOS: o.TOS, TotalLen: uint16(total), ID: h.nextID(), DF: df != DFDont,
-		TTL: ttl, Protocol: proto, Src: h.addr, Dst: dst,
+	var ff uint16
+	if df != DFDont {
+		ff = 0x4000
 	}
-	wire.PutIPv4(hdr, &ih)
+	// h.self is h.addr and d is dst in wire form: no netip conversions
+	// per packet.
+	wire.PutIPv4Raw(hdr, o.TOS, uint16(total), h.nextID(), ff, ttl, proto, h.self, d)
 	h.sendIP(now, d, b, out)
 	return nil
 }

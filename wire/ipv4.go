@@ -239,11 +239,6 @@ func PutIPv4(b []byte, h *IPv4Header) (int, error) {
 	if !(h.Src.Is4() || h.Src.Is4In6()) || !(h.Dst.Is4() || h.Dst.Is4In6()) {
 		return 0, errIPv4BuildAddr
 	}
-	b = b[:IPv4MinHeaderLen]
-	b[0] = 4<<4 | IPv4MinHeaderLen/4
-	b[1] = h.TOS
-	binary.BigEndian.PutUint16(b[2:4], h.TotalLen)
-	binary.BigEndian.PutUint16(b[4:6], h.ID)
 	ff := h.FragOff / 8
 	if h.DF {
 		ff |= 0x4000
@@ -251,21 +246,41 @@ func PutIPv4(b []byte, h *IPv4Header) (int, error) {
 	if h.MF {
 		ff |= 0x2000
 	}
-	binary.BigEndian.PutUint16(b[6:8], ff)
-	b[8] = h.TTL
-	b[9] = h.Protocol
 	s, d := h.Src.As4(), h.Dst.As4()
-	copy(b[12:16], s[:])
-	copy(b[16:20], d[:])
+	putIPv4(b, h.TOS, h.TotalLen, h.ID, ff, h.TTL, h.Protocol,
+		binary.BigEndian.Uint32(s[:]), binary.BigEndian.Uint32(d[:]))
+	return IPv4MinHeaderLen, nil
+}
+
+// PutIPv4Raw writes a 20-byte IPv4 header (no options) with its checksum
+// into b and returns 20, as PutIPv4, for per-packet output paths that
+// already hold the fields in wire form: flagsFrag is the raw flags and
+// fragment offset word (0x4000 for DF), src and dst the addresses as
+// big-endian numbers. It checks only that b and totalLen are at least 20.
+func PutIPv4Raw(b []byte, tos uint8, totalLen, id, flagsFrag uint16, ttl, proto uint8, src, dst uint32) (int, error) {
+	if len(b) < IPv4MinHeaderLen {
+		return 0, errIPv4Build
+	}
+	if totalLen < IPv4MinHeaderLen {
+		return 0, errIPv4BuildLen
+	}
+	putIPv4(b, tos, totalLen, id, flagsFrag, ttl, proto, src, dst)
+	return IPv4MinHeaderLen, nil
+}
+
+func putIPv4(b []byte, tos uint8, totalLen, id, ff uint16, ttl, proto uint8, src, dst uint32) {
+	b = b[:IPv4MinHeaderLen]
+	w0 := uint16(4<<12|IPv4MinHeaderLen/4<<8) | uint16(tos)
+	w4 := uint16(ttl)<<8 | uint16(proto)
 	// The checksum is summed from the field values rather than read back
 	// from b: a freshly taken transmit buffer is often not in cache, and
 	// loading the just-stored header would wait for the line to arrive
 	// (and defeat store forwarding, the stores being narrower than the
-	// loads). Ten 16-bit words cannot overflow 32 bits.
-	sum := uint32(4<<12|IPv4MinHeaderLen/4<<8|uint16(h.TOS)) + uint32(h.TotalLen) + uint32(h.ID) +
-		uint32(ff) + uint32(h.TTL)<<8 + uint32(h.Protocol) +
-		uint32(binary.BigEndian.Uint16(s[0:2])) + uint32(binary.BigEndian.Uint16(s[2:4])) +
-		uint32(binary.BigEndian.Uint16(d[0:2])) + uint32(binary.BigEndian.Uint16(d[2:4]))
-	binary.BigEndian.PutUint16(b[10:12], Fold(sum))
-	return IPv4MinHeaderLen, nil
+	// loads). Nine 16-bit words cannot overflow 32 bits.
+	sum := uint32(w0) + uint32(totalLen) + uint32(id) + uint32(ff) + uint32(w4) +
+		src>>16 + src&0xffff + dst>>16 + dst&0xffff
+	binary.BigEndian.PutUint64(b[0:8], uint64(w0)<<48|uint64(totalLen)<<32|uint64(id)<<16|uint64(ff))
+	binary.BigEndian.PutUint32(b[8:12], uint32(w4)<<16|uint32(Fold(sum)))
+	binary.BigEndian.PutUint32(b[12:16], src)
+	binary.BigEndian.PutUint32(b[16:20], dst)
 }

@@ -501,3 +501,38 @@ func TestIPv4AccessorsAfterIHLRewrite(t *testing.T) {
 		_ = h.ChecksumValid()
 	}
 }
+
+// PutIPv4Raw writes exactly what PutIPv4 writes for the same fields.
+func TestPutIPv4RawMatchesPutIPv4(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	var want, got [24]byte
+	for iter := 0; iter < 2000; iter++ {
+		hd := randomIPv4Header(r)
+		if _, err := PutIPv4(want[:], &hd); err != nil {
+			t.Fatal(err)
+		}
+		ff := hd.FragOff / 8
+		if hd.DF {
+			ff |= 0x4000
+		}
+		if hd.MF {
+			ff |= 0x2000
+		}
+		s, d := hd.Src.As4(), hd.Dst.As4()
+		got = [24]byte{20: 0xaa, 0xbb, 0xcc, 0xdd}
+		n, err := PutIPv4Raw(got[:], hd.TOS, hd.TotalLen, hd.ID, ff, hd.TTL, hd.Protocol,
+			binary.BigEndian.Uint32(s[:]), binary.BigEndian.Uint32(d[:]))
+		if err != nil || n != 20 || !bytes.Equal(got[:20], want[:20]) {
+			t.Fatalf("%+v: PutIPv4Raw = %d, %v\n% x\nPutIPv4:\n% x", hd, n, err, got[:20], want[:20])
+		}
+		if got[20] != 0xaa || got[23] != 0xdd {
+			t.Fatal("PutIPv4Raw wrote past the header")
+		}
+	}
+	if _, err := PutIPv4Raw(got[:19], 0, 20, 0, 0, 64, ProtoTCP, 1, 2); !errors.Is(err, ErrShortBuffer) {
+		t.Fatal("short buffer accepted")
+	}
+	if _, err := PutIPv4Raw(got[:], 0, 19, 0, 0, 64, ProtoTCP, 1, 2); err == nil {
+		t.Fatal("total length below 20 accepted")
+	}
+}

@@ -31,8 +31,8 @@ func (c *Conn) emitSeg(now time.Duration, out Output, seq seqnum.Value, flags wi
 	if flags&flagACK != 0 {
 		h.Ack = uint32(c.rcvNxt)
 		h.Window = c.selectWindow()
-		if c.sackOK && flags&flagRST == 0 {
-			c.fillSACK(o)
+		if c.sackOK && flags&flagRST == 0 && (c.hasDSACK || !c.ooo.Empty()) {
+			c.fillSACK(o) // (nothing to report otherwise)
 		}
 		c.ackSent(now)
 	} else if flags&flagRST == 0 {

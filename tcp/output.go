@@ -13,7 +13,9 @@ import (
 // the current window; emitting one settles any owed ACK. Segments a push
 // is collecting for segmentation offload go out first, keeping the order.
 func (c *Conn) emit(now time.Duration, out Output, seq seqnum.Value, flags wire.TCPFlags, p1, p2 []byte, retrans bool) {
-	c.gsoFlush(now)
+	if c.gso.pieces != 0 {
+		c.gsoFlush(now)
+	}
 	c.emitSeg(now, out, seq, flags, p1, p2, retrans, 0)
 }
 

@@ -60,6 +60,18 @@ type Config struct {
 	// parks. Default shard.DefaultSpinTime.
 	SpinTime time.Duration
 
+	// BusyPoll is how long a socket call that must wait for the network
+	// (a Read with no data, a Write with no send space) runs the shard's
+	// loop itself, polling the link, before it sleeps until the shard
+	// goroutine wakes it — Linux's SO_BUSY_POLL, in the caller. Every
+	// socket call that needs the shard (Dial, Accept, Close, a Read with
+	// data waiting) runs inline this way when the loop is free, rather
+	// than handing a request to the shard goroutine and waiting for it.
+	// Default: SpinTime in Adaptive and Busy mode, 0 (run inline, never
+	// spin) in Interrupt mode; negative: never run the loop outside the
+	// shard goroutine. Only on links with link.Waiter (link/mem).
+	BusyPoll time.Duration
+
 	// Burst is the most frames moved per link call. Default shard.DefaultBurst.
 	Burst int
 

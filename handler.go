@@ -87,6 +87,11 @@ func (s *Stack) do(ctx context.Context, f func(now time.Duration, tx *shard.TX))
 		}
 		return nil
 	}
+	if now, tx, ok := s.borrow(); ok {
+		f(now, tx)
+		s.giveBack(now)
+		return nil
+	}
 	t := &funcTask{s: s, f: f, done: make(chan struct{})}
 	for !s.shard.Submit(t) {
 		// The inbox is full: the shard is busy draining it.

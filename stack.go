@@ -37,6 +37,10 @@ type Stack struct {
 
 	dialTasks sync.Pool // *dialEventsTask, reused by DialEvents (events.go)
 
+	clock    shard.Clock
+	busyPoll time.Duration // resolved Config.BusyPoll (borrow.go)
+	spinSkip int           // busy polls to skip (borrow.go; loop token holder only)
+
 	// Multi-shard stacks (shards.go): this shard's index, the group (nil
 	// for a one-shard stack) and the ring other shards hand frames in by.
 	idx     int
@@ -121,6 +125,11 @@ func newShard(cfg Config) (*Stack, error) {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	s.shard = sh
+	s.clock = clock
+	s.busyPoll = cfg.BusyPoll
+	if s.busyPoll == 0 && cfg.Polling != shard.Interrupt {
+		s.busyPoll = sh.Config().SpinTime
+	}
 	return s, nil
 }
 
@@ -219,6 +228,9 @@ func (s *Stack) release() error {
 	if e := s.shard.Close(); e != nil && !errors.Is(e, shard.ErrClosed) && err == nil {
 		err = e
 	}
+	// Frames the link refused at the end (a peer that closed first)
+	// go back to their pools.
+	s.shard.Discard()
 	if e := s.cfg.Link.Close(); e != nil && !errors.Is(e, link.ErrClosed) && err == nil {
 		err = e
 	}

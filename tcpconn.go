@@ -275,6 +275,9 @@ func (t *connTask) withdraw() bool {
 func (c *TCPConn) do(t *connTask, d *waitDir, shut <-chan struct{}) error {
 	s := c.s
 	t.state.Store(taskQueued)
+	if c.inline(t) {
+		return c.wait(t, d, shut)
+	}
 	for !s.shard.Submit(t) {
 		// The inbox is full: the shard is busy draining it.
 		var err error
@@ -291,6 +294,30 @@ func (c *TCPConn) do(t *connTask, d *waitDir, shut <-chan struct{}) error {
 		return err
 	}
 	return c.wait(t, d, shut)
+}
+
+// inline serves a queued request on the caller's goroutine, running the
+// shard's loop (borrow.go) until it completes or the busy-poll budget is
+// spent; a request still parked then is served by the shard goroutine at
+// the connection's next event. It reports false, leaving t queued and not
+// submitted, when the loop could not be taken.
+func (c *TCPConn) inline(t *connTask) bool {
+	s := c.s
+	now, tx, ok := s.borrow()
+	if !ok {
+		return false
+	}
+	t.Run(now, tx)
+	s.shard.Poll(now)
+	s.pollUntil(now, func() bool { return len(t.done) > 0 })
+	if len(t.done) > 0 && s.busyPoll > 0 {
+		// Served: the caller's next call on this connection likely
+		// follows at once and polls again (shard.ReturnSoon).
+		s.shard.ReturnSoon(s.busyPoll)
+	} else {
+		s.shard.Return()
+	}
+	return true
 }
 
 // collect waits for a write-behind to complete. The caller was told it
@@ -313,6 +340,11 @@ func (c *TCPConn) collect(t *connTask) error {
 // wait waits for a submitted request as do says.
 func (c *TCPConn) wait(t *connTask, d *waitDir, shut <-chan struct{}) error {
 	s := c.s
+	select {
+	case <-t.done: // served inline (the common case): no multi-way select
+		return nil
+	default:
+	}
 	for {
 		var err error
 		select {
@@ -439,6 +471,14 @@ func (c *TCPConn) Write(p []byte) (int, error) {
 	case c.wd.passed():
 		return 0, c.opErr("write", errTimeout)
 	}
+	t.p, t.n, t.err = p, 0, nil
+	t.state.Store(taskQueued)
+	if c.inline(t) {
+		// Done on this goroutine (or parked for send space).
+		err := c.wait(t, &c.wd, nil)
+		return c.wrote(t, err)
+	}
+	t.state.Store(taskIdle)
 	if len(p) <= len(c.wstage) && int64(len(p)) <= c.wspace.Load() && len(p) > 0 {
 		// Write-behind: the engine will take all of p (only this
 		// connection's writers use send space, and they are serialised
@@ -455,7 +495,12 @@ func (c *TCPConn) Write(p []byte) (int, error) {
 		t.state.Store(taskIdle) // inbox full: wait for room below
 	}
 	t.p, t.n, t.err = p, 0, nil
-	err := c.do(t, &c.wd, nil)
+	return c.wrote(t, c.do(t, &c.wd, nil))
+}
+
+// wrote is Write's result for a request that has completed (or was
+// withdrawn with err).
+func (c *TCPConn) wrote(t *connTask, err error) (int, error) {
 	n, werr := t.n, t.err
 	t.p, t.err = nil, nil
 	switch {

@@ -21,7 +21,10 @@ type inbox struct {
 	_     [64]byte
 	tail  atomic.Uint64 // next position producers claim
 	_     [56]byte
-	head  uint64 // next position the consumer reads (consumer only)
+	// head is the next position the consumer reads. Only the consumer
+	// (the loop's token holder) moves it, but whoever parks or returns
+	// the loop reads it without the token (ready), so it is atomic.
+	head atomic.Uint64
 }
 
 type inboxSlot struct {
@@ -66,18 +69,20 @@ func (q *inbox) push(t Task) bool {
 // producer has claimed its slot but not yet published it is not visible;
 // the producer's wake-up check covers that window.
 func (q *inbox) pop() Task {
-	s := &q.slots[q.head&q.mask]
-	if s.seq.Load() != q.head+1 {
+	h := q.head.Load()
+	s := &q.slots[h&q.mask]
+	if s.seq.Load() != h+1 {
 		return nil
 	}
 	t := s.t
 	s.t = nil
-	s.seq.Store(q.head + q.mask + 1)
-	q.head++
+	s.seq.Store(h + q.mask + 1)
+	q.head.Store(h + 1)
 	return t
 }
 
 // ready reports whether pop would return a task.
 func (q *inbox) ready() bool {
-	return q.slots[q.head&q.mask].seq.Load() == q.head+1
+	h := q.head.Load()
+	return q.slots[h&q.mask].seq.Load() == h+1
 }

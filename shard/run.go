@@ -19,12 +19,18 @@ func (s *Shard) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer s.running.Store(false)
+	s.owner.Store(0) // free (again, if Run ran before)
 	var err error
 	if s.cfg.Mode == Busy {
 		err = s.runBusy(ctx)
 	} else {
 		err = s.runPark(ctx)
 	}
+	// The token stays taken once Run has returned: nothing borrows a
+	// loop that is not running.
+	s.lockForExit()
+	s.timer.Stop()
+	s.timerSet = false
 	s.tx.flush()
 	s.publishIters()
 	if s.closed.Load() {
@@ -53,12 +59,19 @@ func (s *Shard) runBusy(ctx context.Context) error {
 				return err
 			}
 		}
+		if !s.acquire() {
+			s.parkBorrowed(ctx, s.lastLink)
+			i = -1
+			continue
+		}
+		s.lastLink = false
 		now := s.clock.Now()
 		work := s.iterate(now) || s.more
-		y.after(work, now)
 		if !work {
 			s.probe()
 		}
+		s.release()
+		y.after(work, now)
 	}
 }
 
@@ -139,10 +152,6 @@ func (s *Shard) runPark(ctx context.Context) error {
 			}
 		}
 	}
-	defer func() {
-		s.timer.Stop()
-		s.timerSet = false
-	}()
 	spin := s.cfg.SpinTime
 	if s.cfg.Mode == Interrupt {
 		spin = 0
@@ -156,8 +165,16 @@ func (s *Shard) runPark(ctx context.Context) error {
 				return err
 			}
 		}
+		if !s.acquire() {
+			s.parkBorrowed(ctx, s.lastLink)
+			idle = false
+			i = -1
+			continue
+		}
+		s.lastLink = false
 		now := s.clock.Now()
 		if s.iterate(now) || s.more {
+			s.release()
 			idle = false
 			if spin > 0 {
 				y.after(true, now)
@@ -168,8 +185,9 @@ func (s *Shard) runPark(ctx context.Context) error {
 			idle, idleSince = true, now
 		}
 		if now-idleSince < spin {
-			y.after(false, now)
 			s.probe()
+			s.release()
+			y.after(false, now)
 			continue
 		}
 		if err := s.park(ctx, now, fw); err != nil {
@@ -183,6 +201,14 @@ func (s *Shard) runPark(ctx context.Context) error {
 // park blocks until a frame, a task, the next timer, ctx or Close. It
 // returns at once, without counting a park, when work is already there.
 func (s *Shard) park(ctx context.Context, now time.Duration, fw *fdWaiter) error {
+	// The token is held on entry (Run's iteration) and released on every
+	// way out: the link is armed and the deadline read while it is held.
+	held := true
+	defer func() {
+		if held {
+			s.release()
+		}
+	}()
 	wait := time.Duration(-1) // no timeout
 	if d, ok := s.wheel.Next(); ok {
 		if wait = d - now; wait <= 0 {
@@ -192,16 +218,10 @@ func (s *Shard) park(ctx context.Context, now time.Duration, fw *fdWaiter) error
 	if s.tx.Pending() > 0 {
 		wait = minWait(wait, s.cfg.TxRetryDelay)
 	}
-	// Drop stale tokens, then announce the park (need-wakeup) and look
-	// again: a producer either sees the flag or we see its task.
+	// Drop stale wake-ups.
 	select {
 	case <-s.inboxWake:
 	default:
-	}
-	s.sleeping.Store(true)
-	if s.in.ready() {
-		s.sleeping.Store(false)
-		return nil
 	}
 	var linkC, fdC <-chan struct{}
 	switch {
@@ -223,27 +243,40 @@ func (s *Shard) park(ctx context.Context, now time.Duration, fw *fdWaiter) error
 	// The timer stays armed between parks: a connection's wheel deadline
 	// (its RTO, on the wheel's tick) mostly stays put from one park to
 	// the next, so most parks cost no Reset and no Stop.
-	var timerC <-chan time.Time
+	// A borrower may move the timer earlier while Run sleeps (Return),
+	// so Run always listens to it.
 	if wait >= 0 {
 		if at := now + wait; !s.timerSet || s.timerAt != at {
 			s.timer.Reset(wait)
 			s.timerAt, s.timerSet = at, true
 		}
-		timerC = s.timer.C
 	} else if s.timerSet {
 		s.timer.Stop()
 		s.timerSet = false
 	}
-	s.st.parks.Add(1)
+	timerC := s.timer.C
+	// Announce the park (need-wakeup) and look again: a producer either
+	// sees the flag or we see its task; a borrower that took the token
+	// since we let it go either sees the flag or we see its borrow.
+	gen := s.borrows.Load()
 	s.publishIters()
+	held = false
+	s.release()
+	s.sleeping.Store(true)
+	if s.in.ready() || s.borrows.Load() != gen {
+		s.sleeping.Store(false)
+		return nil
+	}
+	s.st.parks.Add(1)
+	s.lastLink = false
 	var err error
 	select {
 	case <-linkC:
+		s.lastLink = true
 	case <-s.inboxWake:
 	case <-fdC:
 		fw.woken()
 	case <-timerC:
-		s.timerSet = false
 	case <-ctx.Done():
 		err = ctx.Err()
 	case <-s.closeCh:

@@ -60,6 +60,16 @@ type Shard struct {
 	// iteration counters, published in batches (publishIters)
 	iters, idleIters uint64
 
+	// The loop's token (borrow.go): 1 while Run's iteration or a
+	// borrower holds it. wanted counts borrowers waiting for it, borrows
+	// every borrow (Run parks only if none began since it decided to).
+	owner atomic.Int32
+	lost  atomic.Bool // Run spent a link wake-up on a borrowed loop (borrow.go)
+	// lastLink: Run's last park ended with the link's wake-up (Run only).
+	lastLink bool
+	wanted   atomic.Int32
+	borrows  atomic.Uint64
+
 	sleeping  atomic.Bool // need-wakeup flag for Submit
 	inboxWake chan struct{}
 	linkWake  chan struct{}
@@ -68,8 +78,8 @@ type Shard struct {
 	closed    atomic.Bool
 	running   atomic.Bool
 	timer     *time.Timer
-	timerAt   time.Duration // the deadline timer is armed for (Run only)
-	timerSet  bool          // timer is armed
+	timerAt   time.Duration // the deadline timer is armed for (token holder)
+	timerSet  bool          // timer was armed (it has fired if timerAt has passed)
 
 	st counters
 }

@@ -1,0 +1,76 @@
+package ustack
+
+import (
+	"runtime"
+	"time"
+
+	"github.com/ustack/ustack/shard"
+)
+
+// Socket calls run the shard's loop themselves when it is free
+// (shard.TryBorrow): the call's work happens inline, on the caller's
+// goroutine, and a call that must wait for the network polls the link for
+// up to Config.BusyPoll before it sleeps. Compared with handing a request
+// to the shard goroutine and sleeping until it answers, this saves two
+// goroutine switches per blocking call, and on a small machine (where the
+// shard and the application share the processors) the wait for the shard
+// to be scheduled at all. Everything the shard goroutine owns is owned by
+// whoever holds the loop's token, so the engine's invariants are the same.
+
+// spinBackoff is how many blocking calls sleep at once, without
+// polling, after a busy poll ran out of budget.
+const spinBackoff = 64
+
+// borrow takes the loop for the caller and runs one iteration first, so
+// that requests queued before this call (a write-behind, another
+// goroutine's task) are served before it, in order. ok is false when the
+// loop could not be taken: use the shard's inbox instead.
+func (s *Stack) borrow() (now time.Duration, tx *shard.TX, ok bool) {
+	if s.busyPoll < 0 || s.cfg.Manual || !s.shard.TryBorrow() {
+		return 0, nil, false
+	}
+	now, tx = s.clock.Now(), s.shard.TX()
+	s.shard.Poll(now)
+	s.tcp.enter(now, tx)
+	return now, tx, true
+}
+
+// giveBack sends what the caller's work queued, dispatches its events and
+// returns the loop.
+func (s *Stack) giveBack(now time.Duration) {
+	s.shard.Poll(now)
+	s.shard.Return()
+}
+
+// pollUntil runs the borrowed loop until done reports true, the busy-poll
+// budget is spent, or another goroutine waits for the loop. It returns the
+// time of its last iteration.
+func (s *Stack) pollUntil(now time.Duration, done func() bool) time.Duration {
+	if s.busyPoll <= 0 || done() {
+		return now
+	}
+	if s.spinSkip > 0 {
+		// Recent spins ran out of budget: the answers come slower
+		// than the budget (many connections, a slow peer), and
+		// spinning only takes processor time from those who would
+		// produce them. Sleep instead for a while.
+		s.spinSkip--
+		return now
+	}
+	end := now + s.busyPoll
+	defer func() {
+		if !done() {
+			s.spinSkip = spinBackoff
+		}
+	}()
+	for i := 1; !done() && now < end && !s.shard.Contended(); i++ {
+		now = s.clock.Now()
+		if !s.shard.Poll(now) && i%8 == 0 {
+			// Let the goroutines this loop has woken, and anything
+			// else waiting for this processor, run: the token stays
+			// taken meanwhile, so nothing else polls.
+			runtime.Gosched()
+		}
+	}
+	return now
+}

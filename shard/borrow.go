@@ -1,0 +1,195 @@
+package shard
+
+import (
+	"context"
+	"runtime"
+	"time"
+)
+
+// Borrowing the loop. A goroutine that would otherwise sleep until the
+// shard goroutine serves it (a socket Read that found no data, a Dial, an
+// Accept) may run the loop itself for a while: it takes the loop's token
+// with TryBorrow, runs iterations with Poll and gives the token back with
+// Return. This is busy polling in the caller, as Linux's SO_BUSY_POLL
+// polls the device queue from inside recvmsg: the caller sees its answer
+// the moment the frame arrives, with no goroutine woken and no thread
+// switched. Exactly one goroutine holds the token at a time; Run takes it
+// around each of its own iterations and, while the loop is borrowed,
+// sleeps until the borrower returns it with work left over (frames the
+// link holds, tasks, a timer earlier than the one Run sleeps on, frames
+// waiting to be sent). Borrowing needs a link with link.Waiter (Return
+// arms it for the sleeping Run goroutine); on other links TryBorrow fails.
+//
+// The token is a word set with compare-and-swap and cleared with a store:
+// one CAS and one store per iteration of Run, none per segment.
+
+// borrowSpins bounds how long TryBorrow waits for a running loop to give
+// the token up between two of its iterations.
+const borrowSpins = 100
+
+// acquire takes the token for one of Run's iterations; it fails while a
+// borrower holds it or waits for it.
+func (s *Shard) acquire() bool {
+	return s.wanted.Load() == 0 && s.owner.CompareAndSwap(0, 1)
+}
+
+// release gives the token up after one of Run's iterations.
+func (s *Shard) release() { s.owner.Store(0) }
+
+// TryBorrow takes the loop for the calling goroutine and reports whether
+// it did: false when the shard is not running under Run, its link cannot
+// wake a sleeping Run (no link.Waiter), or the token stayed taken. On
+// true the caller may use everything that belongs to the shard goroutine
+// (its handler's state, Wheel, TX, Poll) until it calls Return, which it
+// must do soon: while borrowed, nothing else runs the loop.
+func (s *Shard) TryBorrow() bool {
+	if s.waiter == nil || !s.running.Load() || s.closed.Load() {
+		return false
+	}
+	if s.owner.CompareAndSwap(0, 1) {
+		s.borrows.Add(1)
+		return true
+	}
+	if s.wanted.Load() > 0 {
+		return false // someone else is already waiting for it
+	}
+	s.wanted.Add(1)
+	defer s.wanted.Add(-1)
+	for i := 0; i < borrowSpins; i++ {
+		if s.owner.Load() == 0 && s.owner.CompareAndSwap(0, 1) {
+			s.borrows.Add(1)
+			return true
+		}
+	}
+	return false
+}
+
+// Poll runs one loop iteration at now for the borrower and reports
+// whether it did anything (received, ran a task, fired a timer or sent).
+func (s *Shard) Poll(now time.Duration) bool { return s.iterate(now) || s.more }
+
+// ReturnSoon gives a borrowed loop back to a borrower that expects to
+// take it again shortly (a socket call that got its answer: the next call
+// on the connection is likely to come at once). It does not arm the link
+// for the sleeping Run goroutine — a frame would wake Run only for it to
+// find the loop borrowed again, a goroutine switch per frame — but
+// makes sure Run looks within grace: frames that arrive while nobody
+// borrows wait at most that long.
+func (s *Shard) ReturnSoon(grace time.Duration) {
+	need := s.more || s.tx.Pending() > 0 || s.in.ready()
+	now := s.clock.Now()
+	by := now + grace
+	if d, ok := s.wheel.Next(); ok && d < by {
+		by = d
+	}
+	if !s.timerSet || s.timerAt <= now || s.timerAt > by {
+		s.timer.Reset(max(by-now, 0))
+		s.timerAt, s.timerSet = by, true
+	}
+	s.publishIters()
+	s.owner.Store(0)
+	if s.lost.Load() && s.lost.Swap(false) {
+		need = true
+	}
+	if !need && s.in.ready() {
+		need = true
+	}
+	if need && s.sleeping.Load() && s.sleeping.CompareAndSwap(true, false) {
+		select {
+		case s.inboxWake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Return gives a borrowed loop back. If work is left that the sleeping
+// Run goroutine would not otherwise notice, Return wakes it; otherwise it
+// arms the link so that the next frame does.
+func (s *Shard) Return() {
+	need := s.more || s.tx.Pending() > 0 || s.in.ready()
+	if d, ok := s.wheel.Next(); ok {
+		// A deadline earlier than the timer Run sleeps on (or none):
+		// move the timer rather than wake Run now. The timer fields
+		// belong to the token holder; an expired timer has fired, and
+		// Run, woken by it, looks at the wheel itself.
+		now := s.clock.Now()
+		if !s.timerSet || s.timerAt <= now || d < s.timerAt {
+			s.timer.Reset(max(d-now, 0))
+			s.timerAt, s.timerSet = d, true
+		}
+	}
+	if !need && !s.waiter.Arm(s.linkWake) {
+		need = true // frames arrived meanwhile
+	}
+
+	s.publishIters()
+	s.owner.Store(0)
+	// A task submitted, or a frame arrived, while the token was still
+	// taken: either woke Run, which found the token taken and slept
+	// again. Look once more now that the token is free.
+	if s.lost.Load() && s.lost.Swap(false) {
+		need = true
+	}
+	if !need && s.in.ready() {
+		need = true
+	}
+	if need && s.sleeping.Load() && s.sleeping.CompareAndSwap(true, false) {
+		select {
+		case s.inboxWake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// parkBorrowed is Run's sleep while a borrower holds the token: until the
+// borrower returns it with work left (inboxWake), a frame (the link armed
+// by Return), the timer (armed by Run or moved by a borrower), ctx or
+// Close. It touches nothing that belongs to the token holder.
+func (s *Shard) parkBorrowed(ctx context.Context, linkWoken bool) {
+	s.sleeping.Store(true)
+	if linkWoken {
+		// The link's wake-up (armed once, by Return or by Run) was
+		// spent on finding the loop borrowed: the borrower may have
+		// polled before the frame came and may return without arming
+		// again. Tell it (Return looks after letting the token go).
+		s.lost.Store(true)
+	}
+	// Tasks waiting do not matter here: the borrower runs them, or sees
+	// them when it returns the loop (Return) and wakes Run.
+	if s.owner.Load() == 0 && s.wanted.Load() == 0 {
+		s.sleeping.Store(false)
+		return
+	}
+	s.lastLink = false
+	select {
+	case <-s.linkWake:
+		s.lastLink = true
+	case <-s.inboxWake:
+	case <-s.timer.C:
+	case <-ctx.Done():
+	case <-s.closeCh:
+	}
+	s.sleeping.Store(false)
+}
+
+// lockForExit takes the token for Run's way out, waiting for a borrower
+// to return it.
+func (s *Shard) lockForExit() {
+	for !s.owner.CompareAndSwap(0, 1) {
+		runtime.Gosched()
+	}
+}
+
+// Contended reports that another goroutine waits in TryBorrow: a borrower
+// polling for its own sake should give the loop back.
+func (s *Shard) Contended() bool { return s.wanted.Load() > 0 }
+
+// Discard frees the frames still queued for transmission (the link
+// refused them: it is closed, or full for good). Call it only when the
+// loop is not running: after Run has returned, or between Steps.
+func (s *Shard) Discard() {
+	if s.running.Load() {
+		return
+	}
+	s.tx.drop()
+}

@@ -1,0 +1,110 @@
+package shard
+
+import (
+	"testing"
+	"time"
+)
+
+// A goroutine borrows the loop of a parked shard, serves a frame and a
+// task with Poll, and returns it; the parked Run goroutine then still
+// handles what arrives after Return (a frame through the link Return
+// armed, a task through Submit) and a timer the borrower armed earlier
+// than the one Run sleeps on.
+func TestBorrowParkedShard(t *testing.T) {
+	for _, mode := range []Mode{Interrupt, Adaptive, Busy} {
+		t.Run(mode.String(), func(t *testing.T) {
+			l := newFakeLink(64)
+			s := newTestShard(t, waitLink{l}, &echo{l: l}, Config{Mode: mode, SpinTime: 20 * time.Microsecond})
+			if s.TryBorrow() {
+				t.Fatal("TryBorrow succeeded on a shard that is not running")
+			}
+			cancel, errc := startRun(t, s)
+			defer stopRun(t, cancel, errc)
+			exercise(t, s, l) // Run is up and has parked at least once
+
+			var ok bool
+			for i := 0; i < 1000 && !ok; i++ {
+				ok = s.TryBorrow()
+				if !ok {
+					time.Sleep(100 * time.Microsecond)
+				}
+			}
+			if !ok {
+				t.Fatal("TryBorrow never took the loop")
+			}
+			// While borrowed, the loop is ours: a frame is echoed by
+			// our Poll, not by Run.
+			before := l.nsent.Load()
+			l.inject(l.frame(7))
+			now := s.clock.Now()
+			for i := 0; i < 100 && l.nsent.Load() == before; i++ {
+				s.Poll(now)
+			}
+			if l.nsent.Load() == before {
+				t.Fatal("Poll did not echo the frame")
+			}
+			if s.TryBorrow() {
+				t.Fatal("TryBorrow took a loop that is already borrowed")
+			}
+			// A timer armed while borrowed, due long before anything Run
+			// sleeps on: Return must get Run to fire it.
+			fired := make(chan time.Duration, 1)
+			var tm Timer
+			tm.Init(chanTimer{fired})
+			s.Wheel().Arm(&tm, now+5*time.Millisecond)
+			s.Return()
+			select {
+			case <-fired:
+			case <-time.After(failAfter):
+				t.Fatal("timer armed by the borrower did not fire after Return")
+			}
+			// Frames and tasks after Return reach Run.
+			exercise(t, s, l)
+		})
+	}
+}
+
+// Many goroutines borrow and submit at once: every task runs exactly once
+// and Run keeps serving (with -race: the token orders all access).
+func TestBorrowConcurrent(t *testing.T) {
+	l := newFakeLink(256)
+	s := newTestShard(t, waitLink{l}, &echo{l: l}, Config{SpinTime: 10 * time.Microsecond})
+	cancel, errc := startRun(t, s)
+	defer stopRun(t, cancel, errc)
+	const workers, each = 4, 500
+	task := &countTask{}
+	done := make(chan struct{}, workers)
+	for w := 0; w < workers; w++ {
+		go func() {
+			for i := 0; i < each; i++ {
+				if s.TryBorrow() {
+					task.Run(s.clock.Now(), s.TX())
+					s.Poll(s.clock.Now())
+					s.Return()
+					continue
+				}
+				for !s.Submit(task) {
+					time.Sleep(10 * time.Microsecond)
+				}
+			}
+			done <- struct{}{}
+		}()
+	}
+	for w := 0; w < workers; w++ {
+		recvWithin(t, "worker", done)
+	}
+	waitFor(t, "every task", func() bool { return task.n.Load() == workers*each })
+	exercise(t, s, l)
+}
+
+// A shard whose link cannot wake it (no link.Waiter) is never borrowed:
+// Return could not arm it for the sleeping Run goroutine.
+func TestBorrowNeedsWaiter(t *testing.T) {
+	l := newFakeLink(16)
+	s := newTestShard(t, l, &echo{l: l}, Config{})
+	cancel, errc := startRun(t, s)
+	defer stopRun(t, cancel, errc)
+	if s.TryBorrow() {
+		t.Fatal("TryBorrow took a loop whose link has no Waiter")
+	}
+}

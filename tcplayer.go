@@ -26,6 +26,11 @@ type tcpLayer struct {
 	secrets   *tcp.Secrets
 	ports     *ports.Selector
 	conns     map[tcp.Tuple]*endpoint
+	// lastT/lastEp cache the last 4-tuple lookup: consecutive segments
+	// of one connection (a burst, a request/response) skip the map's
+	// hashing. Cleared on every add and remove.
+	lastT  tcp.Tuple
+	lastEp *endpoint
 	listeners map[uint16]*listenEP
 	responder tcp.Responder
 	counters  tcp.Counters
@@ -163,7 +168,12 @@ func (l *tcpLayer) Deliver(now time.Duration, p *ip.Packet, b *link.Buf, out ip.
 		Local:  netip.AddrPortFrom(p.Dst, th.DstPort()),
 		Remote: netip.AddrPortFrom(p.Src, th.SrcPort()),
 	}
-	if ep := l.conns[t]; ep != nil {
+	ep := l.lastEp
+	if ep == nil || l.lastT != t {
+		ep = l.conns[t]
+		l.lastT, l.lastEp = t, ep
+	}
+	if ep != nil {
 		if ep.conn.State() == tcp.TimeWait && seg.Flags&(wire.TCPFlagSYN|wire.TCPFlagACK|wire.TCPFlagRST) == wire.TCPFlagSYN {
 			if iss, ok := ep.conn.AcceptSYNInTimeWait(now, seg); ok {
 				if ln := l.listenerFor(t.Local); ln != nil {
@@ -236,6 +246,19 @@ func (o *segOut) send(t *tcp.Tuple, h *wire.TCPHeader, opts *wire.TCPOptions, p1
 	if d == nil {
 		o.l.stats.OutNoBuffers++
 		b.Free()
+		return
+	}
+	if gso == 0 {
+		// Header, options, payload and checksum in one pass.
+		n, err := wire.PutTCPSegment4(d, h, opts, p1, p2, t.Local.Addr().As4(), t.Remote.Addr().As4())
+		if err != nil {
+			o.l.stats.OutNoBuffers++
+			b.Free()
+			return
+		}
+		b.SetLen(n)
+		b.Flags |= link.FlagCsumValid
+		_ = o.l.s.host.OutputOpts(o.now, t.Remote.Addr(), wire.ProtoTCP, b, ip.Opts{}, o.tx)
 		return
 	}
 	n, err := wire.PutTCP(d, h, opts)
@@ -331,6 +354,7 @@ func (l *tcpLayer) add(c *tcp.Conn) *endpoint {
 	ep.ec.ep = ep
 	ep.timer.Init(ep)
 	l.conns[c.Tuple()] = ep
+	l.lastEp = nil
 	return ep
 }
 
@@ -347,6 +371,7 @@ func (l *tcpLayer) remove(ep *endpoint) {
 		l.timeWait--
 		ep.inTimeWait = false
 	}
+	l.lastEp = nil
 	if l.conns[ep.conn.Tuple()] == ep {
 		delete(l.conns, ep.conn.Tuple())
 	}

@@ -21,16 +21,16 @@ import (
 // connection, and the dispatch of connection events once per burst. It runs
 // only on the shard goroutine.
 type tcpLayer struct {
-	s         *Stack
-	cfg       tcp.Config
-	secrets   *tcp.Secrets
-	ports     *ports.Selector
-	conns     map[tcp.Tuple]*endpoint
+	s       *Stack
+	cfg     tcp.Config
+	secrets *tcp.Secrets
+	ports   *ports.Selector
+	conns   map[tcp.Tuple]*endpoint
 	// lastT/lastEp cache the last 4-tuple lookup: consecutive segments
 	// of one connection (a burst, a request/response) skip the map's
 	// hashing. Cleared on every add and remove.
-	lastT  tcp.Tuple
-	lastEp *endpoint
+	lastT     tcp.Tuple
+	lastEp    *endpoint
 	listeners map[uint16]*listenEP
 	responder tcp.Responder
 	counters  tcp.Counters

@@ -11,16 +11,15 @@ import (
 	"time"
 	"unsafe"
 
-	ebpflink "github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 
 	"github.com/ustack/ustack/link"
-	"github.com/ustack/ustack/link/afxdp/internal/prog"
 )
 
 // Link is an AF_XDP socket on one receive queue of one interface, with
-// the XDP program that steers the stack's frames into it. Recv, Send, MTU,
+// the XDP program that steers the stack's frames into it (one program per
+// interface, shared by the Links on its queues). Recv, Send, MTU,
 // HardwareAddr, Pool and Fd follow link.Link's rules (one owning
 // goroutine); Close, Stats, AddAddr and RemoveAddr may be called from any
 // goroutine.
@@ -44,9 +43,7 @@ type Link struct {
 	mode               string
 
 	pool *link.Pool
-	objs *prog.Objects
-	rule uint32 // prog.RuleAll, or prog.RulePorts with WithPorts
-	xdp  ebpflink.Link
+	att  *attachment // the interface's program, shared with its other queues
 
 	state atomic.Int32 // stateIdle, stateBusy (in Recv/Send), stateClosed
 
@@ -79,7 +76,14 @@ var _ link.Link = (*Link)(nil)
 // thread and setns first to open one in another namespace; the link works
 // from any thread afterwards). It needs root, or CAP_NET_ADMIN, CAP_BPF
 // and CAP_NET_RAW. Frames for the addresses given with WithAddrs (or
-// AddAddr later) reach Recv; all other traffic stays with the kernel.
+// AddAddr later) that arrive on queue reach Recv; all other traffic stays
+// with the kernel.
+//
+// Several Links may be open on different queues of one interface: the
+// first loads and attaches the XDP program, later ones register their
+// socket in it, and the last Close detaches it. Their steering options
+// must then be equal (ErrMismatch otherwise), and a queue that already has
+// a Link is ErrQueueBusy.
 func Open(iface string, queue int, opts ...Option) (*Link, error) {
 	var c config
 	for _, o := range opts {
@@ -127,10 +131,17 @@ func Open(iface string, queue int, opts ...Option) (*Link, error) {
 		}
 	}()
 
+	// The queue is reserved (and the interface's program attached if it
+	// has none yet) before the socket exists: the queue's frames pass to
+	// the kernel until setSocket.
+	if l.att, err = acquire(netnsKey(ifi.Index), iface, queue, &c); err != nil {
+		return nil, err
+	}
+	l.mode = l.att.mode
 	if err := l.openSocket(&c); err != nil {
 		return nil, err
 	}
-	if err := l.loadProgram(&c); err != nil {
+	if err := l.att.setSocket(queue, l.fd); err != nil {
 		return nil, err
 	}
 	pc := c.pool
@@ -268,69 +279,6 @@ func (l *Link) bindSocket(c *config, bindFlags uint16) error {
 	return nil
 }
 
-// loadProgram loads the steering program, registers the socket and
-// attaches it to the interface.
-func (l *Link) loadProgram(c *config) error {
-	objs, err := prog.Load(prog.Config{Queues: l.queue + 1, MaxRules: c.maxAddrs, Fallback: prog.Pass})
-	if err != nil {
-		return classify("afxdp", err)
-	}
-	l.objs = objs
-	if err := objs.SetSocket(l.queue, l.fd); err != nil {
-		return classify("afxdp", err)
-	}
-	l.rule = prog.RuleAll
-	if len(c.ports) > 0 {
-		l.rule = prog.RulePorts
-	}
-	for _, p := range c.ports {
-		if err := objs.AddPort(uint8(p.proto), p.port); err != nil {
-			return classify("afxdp", err)
-		}
-	}
-	for _, a := range c.addrs {
-		if err := objs.AddAddr(a, l.rule); err != nil {
-			return classify("afxdp", err)
-		}
-	}
-	attach := func(f ebpflink.XDPAttachFlags) (ebpflink.Link, error) {
-		return ebpflink.AttachXDP(ebpflink.XDPOptions{Program: objs.Program, Interface: l.ifindex, Flags: f})
-	}
-	switch c.attach {
-	case AttachNative:
-		l.xdp, err = attach(ebpflink.XDPDriverMode)
-		if err != nil {
-			if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EINVAL) {
-				return fmt.Errorf("afxdp: attaching to %s in native mode: %w: %w", l.iface, ErrNoNativeXDP, err)
-			}
-			return classify(fmt.Sprintf("afxdp: attaching to %s in native mode", l.iface), err)
-		}
-		l.mode = "native"
-	case AttachGeneric:
-		if l.xdp, err = attach(ebpflink.XDPGenericMode); err != nil {
-			return classify(fmt.Sprintf("afxdp: attaching to %s in generic mode", l.iface), err)
-		}
-		l.mode = "generic"
-	default:
-		xl, errNative := attach(ebpflink.XDPDriverMode)
-		if errNative == nil {
-			l.xdp, l.mode = xl, "native"
-			return nil
-		}
-		if errors.Is(errNative, unix.EBUSY) || errors.Is(errNative, unix.EEXIST) ||
-			errors.Is(errNative, unix.EPERM) || errors.Is(errNative, unix.EACCES) {
-			// Not a driver without XDP: generic mode would fail alike.
-			return classify(fmt.Sprintf("afxdp: attaching to %s in native mode", l.iface), errNative)
-		}
-		xl, err = attach(ebpflink.XDPGenericMode)
-		if err != nil {
-			return classify(fmt.Sprintf("afxdp: attaching to %s (native mode: %v; generic mode)", l.iface, errNative), err)
-		}
-		l.xdp, l.mode = xl, "generic"
-	}
-	return nil
-}
-
 func (l *Link) closeSocket() {
 	for _, r := range []*ring{l.fill, l.comp, l.rx, l.tx} {
 		r.unmap()
@@ -346,28 +294,22 @@ func (l *Link) closeSocket() {
 	}
 }
 
-// teardown detaches the program, then releases the maps, the socket, its
-// rings and the UMEM.
+// teardown gives up the queue (detaching the program if no other queue of
+// the interface has a Link), then releases the socket, its rings and the
+// UMEM.
 func (l *Link) teardown() error {
 	var first error
-	if l.xdp != nil {
-		if err := l.xdp.Close(); err != nil {
-			first = fmt.Errorf("afxdp: detaching the XDP program from %s: %w", l.iface, err)
-		}
-		l.xdp = nil
-	}
-	if l.objs != nil {
-		if err := l.objs.Close(); err != nil && first == nil {
-			first = fmt.Errorf("afxdp: %w", err)
-		}
-		l.objs = nil
+	if l.att != nil {
+		first = l.att.release(l.queue)
+		l.att = nil
 	}
 	l.closeSocket()
 	return first
 }
 
-// Close detaches the XDP program (the interface's traffic all goes to the
-// kernel again) and releases the socket and its memory. It waits for a
+// Close takes the socket out of the XDP program (the queue's traffic goes
+// to the kernel again), detaches the program if this was the interface's
+// last Link, and releases the socket and its memory. It waits for a
 // Recv or Send in progress on another goroutine. Closing twice returns
 // link.ErrClosed.
 func (l *Link) Close() error {
@@ -386,13 +328,16 @@ func (l *Link) Close() error {
 
 // AddAddr makes the XDP program steer IPv4 and ARP for a to this link
 // (only the listed ports of TCP and UDP if the link was opened WithPorts).
+// The program is the interface's: the address is steered on every queue
+// that has a Link, each to its own. AddPort, RemovePort and RemoveAddr
+// likewise change every queue's steering.
 func (l *Link) AddAddr(a netip.Addr) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return link.ErrClosed
 	}
-	return l.objs.AddAddr(a, l.rule)
+	return l.att.addAddr(a)
 }
 
 // AddPort adds a destination port to steer. It has an effect only on a
@@ -403,7 +348,7 @@ func (l *Link) AddPort(proto Proto, port uint16) error {
 	if l.closed {
 		return link.ErrClosed
 	}
-	return l.objs.AddPort(uint8(proto), port)
+	return l.att.addPort(portRule{proto, port})
 }
 
 // RemovePort stops steering a destination port: its traffic goes to the
@@ -414,7 +359,7 @@ func (l *Link) RemovePort(proto Proto, port uint16) error {
 	if l.closed {
 		return link.ErrClosed
 	}
-	return l.objs.RemovePort(uint8(proto), port)
+	return l.att.removePort(portRule{proto, port})
 }
 
 // RemoveAddr stops steering a; its frames go to the kernel again.
@@ -424,7 +369,7 @@ func (l *Link) RemoveAddr(a netip.Addr) error {
 	if l.closed {
 		return link.ErrClosed
 	}
-	return l.objs.RemoveAddr(a)
+	return l.att.removeAddr(a)
 }
 
 // Mode is where the XDP program runs: "native" (the driver's hook) or

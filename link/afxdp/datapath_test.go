@@ -232,34 +232,3 @@ func TestOpenErrors(t *testing.T) {
 		t.Logf("zero-copy on veth: %v", err)
 	}
 }
-
-// TestMultiQueue: a link on queue 1 of a two-queue veth; queue 2 is out
-// of range; a second link on the same interface finds the XDP hook taken.
-func TestMultiQueue(t *testing.T) {
-	needRoot(t)
-	base := newVethPair(t) // fresh namespaces; a second pair inside them
-	id := base.IfA[2:]
-	p := &vethPair{NsA: base.NsA, NsB: base.NsB, IfA: "qa" + id, IfB: "qb" + id}
-	run(t, "ip", "-n", p.NsA, "link", "add", p.IfA, "numrxqueues", "2", "numtxqueues", "2", "type", "veth",
-		"peer", "name", p.IfB, "numrxqueues", "2", "numtxqueues", "2", "netns", p.NsB)
-	run(t, "ip", "-n", p.NsA, "link", "set", p.IfA, "up")
-	run(t, "ip", "-n", p.NsB, "link", "set", p.IfB, "up")
-
-	if _, err := openIn(t, p.NsA, p.IfA, 2); !errors.Is(err, ErrQueueRange) {
-		t.Errorf("queue 2 of a two-queue veth: %v, want ErrQueueRange", err)
-	}
-	l, err := openIn(t, p.NsA, p.IfA, 1, WithAddrs(stackAddr.Addr()))
-	if err != nil {
-		t.Fatalf("queue 1: %v", err)
-	}
-	defer l.Close()
-	if l.Queue() != 1 || l.Interface() != p.IfA {
-		t.Errorf("Queue %d Interface %q", l.Queue(), l.Interface())
-	}
-	_, err = openIn(t, p.NsA, p.IfA, 0)
-	if !errors.Is(err, ErrBusy) {
-		t.Errorf("second link on the interface: %v, want ErrBusy", err)
-	} else {
-		t.Logf("second link on the interface: %v", err)
-	}
-}

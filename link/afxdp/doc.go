@@ -46,10 +46,19 @@
 //
 // # One program per interface
 //
-// A Link owns the interface's XDP hook; a second Link on another queue of
-// the same interface fails to attach (ErrBusy). Frames for the stack's
-// address arriving on other queues find no socket in the XSKMAP and go to
-// the kernel.
+// An interface has one XDP hook, so the Links on its queues share one
+// program. The first Open on an interface (in this process and network
+// namespace) loads and attaches it; each Open registers its socket in the
+// program's XSKMAP at its queue; each Close takes its socket out, and the
+// last one detaches the program. The steering is the program's, so it is
+// the interface's: Links on one interface must be opened with the same
+// WithAddrs, WithPorts, WithMaxAddrs (compared with the steering as it
+// stands, after any AddAddr or AddPort) and a compatible attach mode, or
+// Open fails with ErrMismatch; AddAddr and friends on any of them change
+// it for all. A queue that already has a Link of this process is
+// ErrQueueBusy. Frames for the stack's address arriving on a queue without
+// a Link find no socket in the XSKMAP and go to the kernel. A program
+// attached by another process still makes Open fail with ErrBusy.
 //
 // # veth
 //

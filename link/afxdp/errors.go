@@ -27,6 +27,11 @@ var (
 	ErrNoAFXDP = errors.New("afxdp: kernel has no AF_XDP support (CONFIG_XDP_SOCKETS)")
 	// ErrBusy: another XDP program is attached to the interface.
 	ErrBusy = errors.New("afxdp: interface already has an XDP program attached")
+	// ErrMismatch: another queue of the interface is open in this process
+	// with different steering (WithAddrs, WithPorts, WithMaxAddrs, as
+	// they stand now) or a different attach mode; the queues share one
+	// XDP program, so they must agree.
+	ErrMismatch = errors.New("afxdp: options differ from those of the interface's other open queues")
 )
 
 // classify wraps err with the sentinel its errno stands for in the step

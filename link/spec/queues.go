@@ -28,7 +28,8 @@ const MaxQueues = 256
 //   - afpacket:IFACE opens n AF_PACKET sockets joined in one
 //     PACKET_FANOUT hash group, with a group id unique to this process.
 //   - afxdp:IFACE[:Q] opens one AF_XDP socket on each of the queues Q to
-//     Q+n-1, which the interface must have (see `ethtool -l IFACE`).
+//     Q+n-1, which the interface must have (see `ethtool -l IFACE`); they
+//     share the one XDP program link/afxdp attaches to the interface.
 //   - mem is refused: both ends of in-memory queues are needed, so use
 //     link/mem's NewQueues in code.
 //
@@ -138,10 +139,7 @@ func openXDPQueues(s Spec, n int, o Options) ([]link.Link, error) {
 		l, err := afxdp.Open(s.Name, q, afxdp.WithPool(o.Pool), afxdp.WithAddrs(o.Addrs...))
 		if err != nil {
 			closeAll(ls)
-			if i > 0 && errors.Is(err, afxdp.ErrBusy) {
-				return nil, fmt.Errorf("link %s: a second queue of %s (queue %d) cannot be opened yet: link/afxdp attaches one XDP program per link, and an interface takes one (several queues need one program shared by every queue's socket); run one shard on AF_XDP, or several over tap or afpacket (%w: %w)", s, s.Name, q, ErrUnsupported, err)
-			}
-			return nil, fmt.Errorf("link %s: queue %d: %w", s, q, err)
+			return nil, fmt.Errorf("link %s: queue %d of %d: %w", s, q, n, err)
 		}
 		ls = append(ls, l)
 	}

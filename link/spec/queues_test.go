@@ -2,12 +2,14 @@ package spec_test
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/ustack/ustack/internal/netns"
 	"github.com/ustack/ustack/link"
+	"github.com/ustack/ustack/link/afxdp"
 	"github.com/ustack/ustack/link/spec"
 )
 
@@ -128,9 +130,8 @@ func TestOpenQueuesFanout(t *testing.T) {
 }
 
 // AF_XDP: asking for more queues than the device has names the count and
-// how to raise it; with enough queues the second one still cannot be
-// opened, because link/afxdp attaches a program per link (see
-// OpenQueues) — the error says so instead of half-opening.
+// how to raise it; with enough queues each gets its own socket on one
+// shared program, and closing them all releases the interface.
 func TestOpenQueuesAFXDP(t *testing.T) {
 	addrs := spec.Options{Addrs: []netip.Addr{netip.MustParseAddr("10.9.0.2")}}
 	inNS(t, "1", func() error {
@@ -144,20 +145,26 @@ func TestOpenQueuesAFXDP(t *testing.T) {
 		}
 		return nil
 	})
-	inNS(t, "2", func() error {
-		ls, err := spec.OpenQueues(spec.Spec{Kind: spec.AFXDP, Name: "u0"}, 2, addrs)
-		if err == nil {
-			closeAll(ls)
-			t.Logf("two AF_XDP queues of one veth opened: link/afxdp now shares its program; this test can assert that instead")
-			return nil
-		}
-		if !errors.Is(err, spec.ErrUnsupported) || !strings.Contains(err.Error(), "one XDP program per link") {
-			t.Errorf("OpenQueues(afxdp:u0, 2) on a 2-queue veth: %v; want ErrUnsupported explaining the one-program limit", err)
-		}
-		// The first queue was closed again: one queue opens now.
-		ls, err = spec.OpenQueues(spec.Spec{Kind: spec.AFXDP, Name: "u0", Queue: 1}, 1, addrs)
+	inNS(t, "3", func() error {
+		ls, err := spec.OpenQueues(spec.Spec{Kind: spec.AFXDP, Name: "u0"}, 3, addrs)
 		if err != nil {
-			return err
+			return fmt.Errorf("OpenQueues(afxdp:u0, 3) on a 3-queue veth: %w", err)
+		}
+		distinct(t, "afxdp:u0 x3", ls, 3)
+		for i, l := range ls {
+			if q := l.(*afxdp.Link).Queue(); q != i {
+				t.Errorf("link %d is on queue %d", i, q)
+			}
+		}
+		// A queue of the set is taken while the set is open.
+		if _, err := spec.OpenQueues(spec.Spec{Kind: spec.AFXDP, Name: "u0", Queue: 2}, 1, addrs); !errors.Is(err, afxdp.ErrQueueBusy) {
+			t.Errorf("OpenQueues(afxdp:u0:2, 1) while queue 2 is open: %v, want afxdp.ErrQueueBusy", err)
+		}
+		closeAll(ls)
+		// Everything was released: queues 1 and 2 open again, alone.
+		ls, err = spec.OpenQueues(spec.Spec{Kind: spec.AFXDP, Name: "u0", Queue: 1}, 2, addrs)
+		if err != nil {
+			return fmt.Errorf("OpenQueues(afxdp:u0:1, 2) after closing the set: %w", err)
 		}
 		closeAll(ls)
 		return nil

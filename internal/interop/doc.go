@@ -25,11 +25,11 @@
 // expert errors.
 //
 // TestShards runs `ustack serve --shards 2` (one shard per queue: a
-// multi_queue TAP device, an AF_PACKET fanout group) under 200 parallel
-// requests and a 64 MiB download, and checks from the server's stats
-// that both queues received and that frames were handed between shards.
-// AF_XDP cannot open two queues of one device yet (one XDP program per
-// link); there the test checks that the refusal says so.
+// multi_queue TAP device, an AF_PACKET fanout group, an AF_XDP socket on
+// each queue of a two-queue veth sharing one XDP program) under 200
+// parallel requests and a 64 MiB download, and checks from the server's
+// stats that both queues received and that frames were handed between
+// shards.
 //
 // The kernel's veth end runs with TSO and GSO off (its super-frames would
 // not fit an AF_PACKET ring slot or an AF_XDP frame), and for AF_XDP with

@@ -3,6 +3,8 @@ package afxdp
 import (
 	"errors"
 	"net/netip"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -86,6 +88,9 @@ func TestMultiQueue(t *testing.T) {
 	if n := attached(); n != 2 {
 		t.Errorf("%d attachments for two interfaces", n)
 	}
+	if out := run(t, "ip", "-n", p.NsA, "link", "show", p.IfA); strings.Count(out, "prog/xdp id") != 1 {
+		t.Errorf("want one XDP program on the interface:\n%s", out)
+	}
 
 	sendAll(t, b[0], a0, 300, 32)
 	sendAll(t, b[1], a1, 200, 32)
@@ -131,10 +136,67 @@ func TestMultiQueue(t *testing.T) {
 	if n := attached(); n != 0 {
 		t.Errorf("%d attachments after every Link closed", n)
 	}
+	if out := run(t, "ip", "-n", p.NsA, "link", "show", p.IfA); strings.Contains(out, "xdp") {
+		t.Errorf("the interface still has an XDP program after every Link closed:\n%s", out)
+	}
 	// The program was detached: a fresh one with other steering attaches.
 	l, err := openIn(t, p.NsA, p.IfA, 1, WithAddrs(extra), WithPorts(TCP, 80))
 	if err != nil {
 		t.Fatalf("opening after the last Close: %v", err)
 	}
 	l.Close()
+}
+
+// TestMultiQueueConcurrentOpenClose: goroutines open and close Links on
+// both queues of one interface at once. Every Open either succeeds or
+// finds its queue busy; afterwards nothing is left attached, and both
+// queues open again and carry their frames.
+func TestMultiQueueConcurrentOpenClose(t *testing.T) {
+	p := twoQueueVeth(t)
+	stack := WithAddrs(stackAddr.Addr())
+	const workers, rounds = 4, 10
+	errs := make(chan error, workers*rounds)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range rounds {
+				var l *Link
+				var err error
+				inNetns(t, p.NsA, func() { l, err = Open(p.IfA, w%2, stack, WithFrames(2048, 256)) })
+				if errors.Is(err, ErrQueueBusy) {
+					continue
+				}
+				if err == nil {
+					err = l.Close()
+				}
+				if err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("open or close: %v", err)
+	}
+	if n := attached(); n != 0 {
+		t.Fatalf("%d attachments left after every Link closed", n)
+	}
+	var a, b [2]*Link
+	for q := range 2 {
+		var err error
+		if a[q], err = openIn(t, p.NsA, p.IfA, q, stack); err != nil {
+			t.Fatalf("A queue %d: %v", q, err)
+		}
+		defer a[q].Close()
+		if b[q], err = openIn(t, p.NsB, p.IfB, q); err != nil {
+			t.Fatalf("B queue %d: %v", q, err)
+		}
+		defer b[q].Close()
+	}
+	sendAll(t, b[0], a[0], 100, 16)
+	sendAll(t, b[1], a[1], 100, 16)
 }

@@ -35,7 +35,9 @@ type Config struct {
 	// their owner in software (ShardHandoff), and an active open picks
 	// its source port so that the reply hashes to the dialing shard.
 	// Listeners listen on every shard. All queues must have the same
-	// hardware address. Empty: one shard. Not with Manual.
+	// hardware address. RFC 5961's challenge-ACK budget
+	// (TCP.ChallengeACKLimit) is divided among the shards. Empty: one
+	// shard. Not with Manual.
 	Queues []link.Link
 
 	// ShardHandoff bounds the frames waiting to be handed from one shard
@@ -150,6 +152,9 @@ func (c *Config) validate() error {
 	if len(c.Queues) > 0 {
 		if c.Manual {
 			return fmt.Errorf("%w: Queues (more than one shard) cannot be used with Manual", ErrConfig)
+		}
+		if c.TCP.ChallengeACKLimiter != nil {
+			return fmt.Errorf("%w: TCP.ChallengeACKLimiter cannot be shared by the shards of a stack with Queues (each shard gets its share of TCP.ChallengeACKLimit)", ErrConfig)
 		}
 		if len(c.Queues) > 255 {
 			return fmt.Errorf("%w: %d Queues: at most 255 (256 shards)", ErrConfig, len(c.Queues))

@@ -17,6 +17,7 @@ import (
 	"github.com/ustack/ustack/link"
 	"github.com/ustack/ustack/link/mem"
 	"github.com/ustack/ustack/shard"
+	"github.com/ustack/ustack/tcp"
 )
 
 // shardedPair makes two stacks of n shards each, joined queue for queue
@@ -153,8 +154,26 @@ func TestShardsSpreadConnections(t *testing.T) {
 	if ca.Counters.ActiveOpens != conns || cb.Counters.PassiveOpens != conns {
 		t.Errorf("ActiveOpens %d, PassiveOpens %d; want %d", ca.Counters.ActiveOpens, cb.Counters.PassiveOpens, conns)
 	}
-	// Both shards of the server saw connections: the frames each queue
-	// received say so (SYNs, data and ACKs of its own flows).
+	// Both shards of the server accepted connections, and each
+	// connection was opened by the client shard of the same index.
+	per, err := b.ShardTCPStats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cper, err := a.ShardTCPStats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range per {
+		if per[i].Counters.PassiveOpens == 0 {
+			t.Errorf("server shard %d accepted no connection", i)
+		}
+		if per[i].Counters.PassiveOpens != cper[i].Counters.ActiveOpens {
+			t.Errorf("shard %d: %d accepted, %d dialed by the client's shard %d", i, per[i].Counters.PassiveOpens, cper[i].Counters.ActiveOpens, i)
+		}
+	}
+	// The frames each queue received say so too (SYNs, data and ACKs
+	// of its own flows).
 	for i, q := range qb {
 		if st := q.Stats(); st.RxFrames < conns/4 {
 			t.Errorf("server queue %d received only %d frames: connections did not spread", i, st.RxFrames)
@@ -321,11 +340,12 @@ func TestShardsConfigErrors(t *testing.T) {
 	qa, _ := mem.Queues(2)
 	other, _ := mem.Pair(mem.WithMACs([6]byte{2, 9, 9, 9, 9, 1}, [6]byte{2, 9, 9, 9, 9, 2}))
 	for name, cfg := range map[string]ustack.Config{
-		"nil queue":     {Link: qa[0], Queues: []link.Link{nil}},
-		"link twice":    {Link: qa[0], Queues: []link.Link{qa[0]}},
-		"other device":  {Link: qa[0], Queues: []link.Link{other}},
-		"manual":        {Link: qa[0], Queues: []link.Link{qa[1]}, Manual: true},
-		"handoff bound": {Link: qa[0], Queues: []link.Link{qa[1]}, ShardHandoff: -1},
+		"nil queue":      {Link: qa[0], Queues: []link.Link{nil}},
+		"link twice":     {Link: qa[0], Queues: []link.Link{qa[0]}},
+		"other device":   {Link: qa[0], Queues: []link.Link{other}},
+		"manual":         {Link: qa[0], Queues: []link.Link{qa[1]}, Manual: true},
+		"handoff bound":  {Link: qa[0], Queues: []link.Link{qa[1]}, ShardHandoff: -1},
+		"shared limiter": {Link: qa[0], Queues: []link.Link{qa[1]}, TCP: tcp.Config{ChallengeACKLimiter: tcp.NewRateLimiter(10, time.Second)}},
 	} {
 		cfg.Addr = netip.MustParsePrefix("10.0.0.1/24")
 		if _, err := ustack.New(cfg); err == nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/ustack/ustack/ip"
 	"github.com/ustack/ustack/link"
 	"github.com/ustack/ustack/shard"
+	"github.com/ustack/ustack/tcp"
 )
 
 // ErrClosed is returned by operations on a Stack after Close.
@@ -65,9 +66,16 @@ func New(cfg Config) (*Stack, error) {
 	}
 	links := append([]link.Link{cfg.Link}, cfg.Queues...)
 	g := &shardGroup{all: make([]*Stack, 0, len(links))}
+	// RFC 5961 §7's challenge-ACK budget is the stack's: each shard gets
+	// its share (a limiter is not shared between shard goroutines).
+	budget := cfg.TCP.ChallengeACKLimit
+	if budget == 0 {
+		budget = tcp.Linux().ChallengeACKLimit
+	}
 	for i, lk := range links {
 		c := cfg
 		c.Link, c.Queues = lk, nil
+		c.TCP.ChallengeACKLimit = max(1, (budget+len(links)-1)/len(links))
 		s, err := newShard(c)
 		if err != nil {
 			for _, o := range g.all {

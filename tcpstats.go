@@ -55,6 +55,21 @@ func (s *Stack) TCPStats() (TCPStats, error) {
 	return sum, nil
 }
 
+// ShardTCPStats returns TCPStats for each shard, by shard index (one
+// element for a stack of one shard): how connections spread.
+func (s *Stack) ShardTCPStats() ([]TCPStats, error) {
+	all := s.shards()
+	out := make([]TCPStats, len(all))
+	for i, sh := range all {
+		st, err := sh.shardTCPStats()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = st
+	}
+	return out, nil
+}
+
 func (s *Stack) shardTCPStats() (TCPStats, error) {
 	var st TCPStats
 	err := s.do(context.Background(), func(time.Duration, *shard.TX) {

@@ -179,6 +179,13 @@ func (h *handler) steer(b *link.Buf) bool {
 	s := h.s
 	g := s.group
 	k := g.ownerOf(b.Bytes())
+	if k == 0 {
+		// An ICMP error about a TCP segment belongs with the connection
+		// that sent it (its shard's path MTU table, its socket).
+		if o, ok := icmpOwner(b.Bytes(), len(g.all)); ok {
+			k = o
+		}
+	}
 	if k != s.idx {
 		g.all[k].handoff.moved.Add(1)
 		g.all[k].handoff.push(b)
@@ -209,6 +216,40 @@ func (s *Stack) spreadARP(b *link.Buf) {
 			o.handoff.push(c)
 		}
 	}
+}
+
+// icmpOwner is the shard owning the TCP connection an ICMPv4 error
+// (destination unreachable, time exceeded, parameter problem) is about,
+// from the IPv4 and TCP headers it quotes; ok is false for anything else.
+func icmpOwner(f []byte, n int) (int, bool) {
+	if len(f) < 14 {
+		return 0, false
+	}
+	et, off := binary.BigEndian.Uint16(f[12:]), 14
+	if et == 0x8100 && len(f) >= 18 {
+		et, off = binary.BigEndian.Uint16(f[16:]), 18
+	}
+	if et != 0x0800 || len(f) < off+20 {
+		return 0, false
+	}
+	ip := f[off:]
+	ihl := int(ip[0]&0x0f) * 4
+	if ip[0]>>4 != 4 || ihl < 20 || ip[9] != 1 || len(ip) < ihl+8+20+4 {
+		return 0, false
+	}
+	icmp := ip[ihl:]
+	if t := icmp[0]; t != 3 && t != 11 && t != 12 {
+		return 0, false
+	}
+	in := icmp[8:]
+	ihl2 := int(in[0]&0x0f) * 4
+	if in[0]>>4 != 4 || ihl2 < 20 || in[9] != 6 || len(in) < ihl2+4 {
+		return 0, false
+	}
+	// The quoted segment went from us (its source) to the peer.
+	local := netip.AddrPortFrom(netip.AddrFrom4([4]byte(in[12:16])), binary.BigEndian.Uint16(in[ihl2:]))
+	remote := netip.AddrPortFrom(netip.AddrFrom4([4]byte(in[16:20])), binary.BigEndian.Uint16(in[ihl2+2:]))
+	return tupleOwner(n, local, remote), true
 }
 
 // isARPReply reports an Ethernet frame carrying an ARP reply.

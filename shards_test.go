@@ -3,6 +3,7 @@ package ustack_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/ustack/ustack/link/mem"
 	"github.com/ustack/ustack/shard"
 	"github.com/ustack/ustack/tcp"
+	"github.com/ustack/ustack/wire"
 )
 
 // shardedPair makes two stacks of n shards each, joined queue for queue
@@ -354,4 +356,105 @@ func TestShardsConfigErrors(t *testing.T) {
 			t.Errorf("%s: %v does not match ErrConfig", name, err)
 		}
 	}
+}
+
+// An ICMP "fragmentation needed" error arrives on queue 0 (the link steers
+// ICMP there) but is about a connection of shard 1: it is handed to that
+// shard, whose path MTU table learns from it.
+func TestShardsICMPErrorToOwner(t *testing.T) {
+	a, b, qa, qb := shardedPair(t, 2)
+	ln, err := b.Listen("tcp", ":7004")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go serveEcho(ln)
+	// Dial until one connection lives on the server's shard 1.
+	var local, remote netip.AddrPort
+	for i := 0; i < 16 && !local.IsValid(); i++ {
+		c, err := a.Dial("tcp", "10.0.0.2:7004")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		cl := c.LocalAddr().(*net.TCPAddr).AddrPort()
+		sv := c.RemoteAddr().(*net.TCPAddr).AddrPort()
+		if link.SteerQueue(tcpFrame(sv, cl), 2) == 1 {
+			local, remote = sv, cl // the server's view
+		}
+	}
+	if !local.IsValid() {
+		t.Fatal("no connection landed on shard 1 in 16 dials")
+	}
+	before, _ := b.TCPStats()
+	ipBefore, _ := b.IPCounters()
+	f := fragNeeded(qb[0].HardwareAddr(), remote.Addr(), local, remote, 1200)
+	// Sent from the client stack's shard 0, which owns its queue 0.
+	err = a.Exec(context.Background(), func() {
+		buf := qa[0].Pool().Get()
+		copy(buf.Extend(len(f)), f)
+		if qa[0].Send([]*link.Buf{buf}) != 1 {
+			buf.Free()
+			t.Error("the link refused the ICMP frame")
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the path MTU update", func() bool {
+		c, _ := b.IPCounters()
+		return c.PMTUUpdates > ipBefore.PMTUUpdates
+	})
+	after, _ := b.TCPStats()
+	if after.Handoffs != before.Handoffs+1 {
+		t.Errorf("handoffs %d -> %d: the ICMP error was not handed to shard 1", before.Handoffs, after.Handoffs)
+	}
+}
+
+// tcpFrame is the headers of a TCP segment from src to dst, enough for
+// link.SteerQueue.
+func tcpFrame(src, dst netip.AddrPort) []byte {
+	f := make([]byte, 14+20+20)
+	binary.BigEndian.PutUint16(f[12:], 0x0800)
+	ip := f[14:]
+	ip[0], ip[9] = 0x45, 6
+	binary.BigEndian.PutUint16(ip[2:], 40)
+	s4, d4 := src.Addr().As4(), dst.Addr().As4()
+	copy(ip[12:], s4[:])
+	copy(ip[16:], d4[:])
+	binary.BigEndian.PutUint16(ip[20:], src.Port())
+	binary.BigEndian.PutUint16(ip[22:], dst.Port())
+	ip[32] = 5 << 4
+	return f
+}
+
+// fragNeeded is an ICMPv4 "fragmentation needed" error from router (here
+// the peer itself) to the host at dstMAC about a 1500-byte TCP segment
+// from local to remote, reporting mtu.
+func fragNeeded(dstMAC [6]byte, router netip.Addr, local, remote netip.AddrPort, mtu uint16) []byte {
+	f := make([]byte, 14+20+8+20+8)
+	copy(f, dstMAC[:])
+	copy(f[6:], []byte{2, 0, 0, 0, 0, 0x99})
+	binary.BigEndian.PutUint16(f[12:], 0x0800)
+	ip := f[14:]
+	ip[0], ip[8], ip[9] = 0x45, 64, 1
+	binary.BigEndian.PutUint16(ip[2:], uint16(len(ip)))
+	r4, l4 := router.As4(), local.Addr().As4()
+	copy(ip[12:], r4[:])
+	copy(ip[16:], l4[:])
+	binary.BigEndian.PutUint16(ip[10:], wire.Checksum(ip[:20]))
+	icmp := ip[20:]
+	icmp[0], icmp[1] = 3, 4
+	binary.BigEndian.PutUint16(icmp[6:], mtu)
+	in := icmp[8:]
+	in[0], in[8], in[9] = 0x45, 64, 6
+	binary.BigEndian.PutUint16(in[2:], 1500)
+	binary.BigEndian.PutUint16(in[6:], 0x4000) // DF
+	rm4 := remote.Addr().As4()
+	copy(in[12:], l4[:])
+	copy(in[16:], rm4[:])
+	binary.BigEndian.PutUint16(in[10:], wire.Checksum(in[:20]))
+	binary.BigEndian.PutUint16(in[20:], local.Port())
+	binary.BigEndian.PutUint16(in[22:], remote.Port())
+	binary.BigEndian.PutUint16(icmp[2:], wire.Checksum(icmp))
+	return f
 }

@@ -182,6 +182,9 @@ func (l *Link) RxPending() bool {
 	if l.q != nil {
 		return l.rxPendingQueue()
 	}
+	if l.pair.closed.Load() {
+		return false // Close dropped what was queued: Recv returns nothing
+	}
 	return l.rxTailSeen != l.rxHead || l.rx.tail.Load() != l.rxHead
 }
 

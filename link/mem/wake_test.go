@@ -263,3 +263,27 @@ func putSeq(b *link.Buf, seq uint64) {
 		d[i] = byte(seq >> (56 - 8*i))
 	}
 }
+
+// After Close has dropped the frames still queued, RxPending no longer
+// reports them: a poller spinning on it would wait for a Recv that
+// returns nothing.
+func TestRxPendingAfterClose(t *testing.T) {
+	a, b := mem.Pair()
+	f := a.Pool().Get()
+	f.Extend(60)
+	if a.Send([]*link.Buf{f}) != 1 {
+		t.Fatal("Send refused the frame")
+	}
+	if !b.RxPending() {
+		t.Fatal("RxPending false with a frame queued")
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if b.RxPending() {
+		t.Error("RxPending true after Close dropped the queued frame")
+	}
+	if n := b.Recv(make([]*link.Buf, 4)); n != 0 {
+		t.Errorf("Recv after Close returned %d frames", n)
+	}
+}

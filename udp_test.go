@@ -2,6 +2,7 @@ package ustack_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -167,6 +168,14 @@ func TestUDPConcurrentSenders(t *testing.T) {
 	srv := listen(t, b, ":5000")
 	shared := listen(t, a, "")
 	dst := netip.AddrPortFrom(addrB, 5000)
+	// Resolve the peer first: datagrams sent before ARP answers wait in
+	// the neighbour's bounded queue, and a burst of 1600 overflows it
+	// (dropped and counted, as Linux does) on a slow machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := a.Ping(ctx, addrB, 8); err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	for g := range senders {
 		wg.Add(1)

@@ -86,20 +86,7 @@ func (s *Shard) ReturnSoon(grace time.Duration) {
 		s.timer.Reset(max(by-now, 0))
 		s.timerAt, s.timerSet = by, true
 	}
-	s.publishIters()
-	s.owner.Store(0)
-	if s.lost.Load() && s.lost.Swap(false) {
-		need = true
-	}
-	if !need && s.in.ready() {
-		need = true
-	}
-	if need && s.sleeping.Load() && s.sleeping.CompareAndSwap(true, false) {
-		select {
-		case s.inboxWake <- struct{}{}:
-		default:
-		}
-	}
+	s.letGo(need)
 }
 
 // Return gives a borrowed loop back. If work is left that the sleeping
@@ -121,12 +108,16 @@ func (s *Shard) Return() {
 	if !need && !s.waiter.Arm(s.linkWake) {
 		need = true // frames arrived meanwhile
 	}
+	s.letGo(need)
+}
 
+// letGo releases the token at the end of a borrow and wakes a sleeping
+// Run if need says work is left for it. A task submitted, or a frame
+// arrived, while the token was still taken woke Run, which found the
+// token taken and slept again (lost): look once more now that it is free.
+func (s *Shard) letGo(need bool) {
 	s.publishIters()
 	s.owner.Store(0)
-	// A task submitted, or a frame arrived, while the token was still
-	// taken: either woke Run, which found the token taken and slept
-	// again. Look once more now that the token is free.
 	if s.lost.Load() && s.lost.Swap(false) {
 		need = true
 	}

@@ -262,7 +262,7 @@ func (l *Link) bindSocket(c *config, bindFlags uint16) error {
 	}
 	if err != nil {
 		if errors.Is(err, unix.EINVAL) {
-			if q, ok := rxQueues(l.iface); ok && l.queue >= q {
+			if q, ok := RxQueues(l.iface); ok && l.queue >= q {
 				return fmt.Errorf("afxdp: binding to %s queue %d: %w: the interface has %d rx queues: %w", l.iface, l.queue, ErrQueueRange, q, err)
 			}
 		}

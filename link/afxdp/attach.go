@@ -162,7 +162,7 @@ func (m AttachMode) String() string {
 // (and at least queue), fills its maps from c and attaches it.
 func attach(key attachKey, iface string, queue int, c *config) (_ *attachment, err error) {
 	size := queue + 1
-	if n, ok := rxQueues(iface); ok {
+	if n, ok := RxQueues(iface); ok {
 		size = max(size, n)
 	}
 	objs, err := prog.Load(prog.Config{Queues: size, MaxRules: c.maxAddrs, Fallback: prog.Pass})

@@ -63,10 +63,11 @@ type ifreqData struct {
 	_    [16]byte // the rest of the ifreq union
 }
 
-// rxQueues asks the driver how many receive queues iface has: the larger
-// of its rx-only and combined channel counts. ok is false when the driver
-// does not say.
-func rxQueues(iface string) (n int, ok bool) {
+// RxQueues asks the driver (ETHTOOL_GCHANNELS, as `ethtool -l` does) how
+// many receive queues iface has: its rx-only plus its combined channels.
+// ok is false when the driver does not say. Queue numbers given to Open
+// must be below it.
+func RxQueues(iface string) (n int, ok bool) {
 	s, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return 0, false
@@ -80,5 +81,6 @@ func rxQueues(iface string) (n int, ok bool) {
 	if e != 0 {
 		return 0, false
 	}
-	return int(max(ch.rxCount, ch.combinedCount)), true
+	n = int(ch.rxCount + ch.combinedCount)
+	return n, n > 0
 }

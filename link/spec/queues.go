@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -129,7 +128,7 @@ func openXDPQueues(s Spec, n int, o Options) ([]link.Link, error) {
 	if len(o.Addrs) == 0 {
 		return nil, fmt.Errorf("link %s: %w: AF_XDP needs the stack's address to steer its traffic to the socket", s, ErrUnsupported)
 	}
-	if have, ok := rxQueues(s.Name); ok && s.Queue+n > have {
+	if have, ok := afxdp.RxQueues(s.Name); ok && s.Queue+n > have {
 		return nil, fmt.Errorf("link %s: %d shards need queues %d to %d, but %s has %d rx queues (`ethtool -l %s`; raise them with `ethtool -L %s combined %d`, or for veth create it with numtxqueues %d numrxqueues %d)",
 			s, n, s.Queue, s.Queue+n-1, s.Name, have, s.Name, s.Name, s.Queue+n, s.Queue+n, s.Queue+n)
 	}
@@ -150,39 +149,4 @@ func closeAll(ls []link.Link) {
 	for _, l := range ls {
 		l.Close()
 	}
-}
-
-// ethtoolChannels is struct ethtool_channels.
-type ethtoolChannels struct {
-	cmd                                         uint32
-	maxRx, maxTx, maxOther, maxCombined         uint32
-	rxCount, txCount, otherCount, combinedCount uint32
-}
-
-// ifreqData is struct ifreq with its ifr_data member.
-type ifreqData struct {
-	name [unix.IFNAMSIZ]byte
-	data unsafe.Pointer
-	_    [24 - unsafe.Sizeof(uintptr(0))]byte
-}
-
-const ethtoolGChannels = 0x3c // ETHTOOL_GCHANNELS
-
-// rxQueues asks the driver (ETHTOOL_GCHANNELS) how many receive queues
-// iface has; ok is false when it does not say.
-func rxQueues(iface string) (n int, ok bool) {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return 0, false
-	}
-	defer unix.Close(fd)
-	ch := ethtoolChannels{cmd: ethtoolGChannels}
-	var ifr ifreqData
-	copy(ifr.name[:unix.IFNAMSIZ-1], iface)
-	ifr.data = unsafe.Pointer(&ch)
-	if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SIOCETHTOOL, uintptr(unsafe.Pointer(&ifr))); e != 0 {
-		return 0, false
-	}
-	n = int(ch.rxCount + ch.combinedCount)
-	return n, n > 0
 }

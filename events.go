@@ -223,22 +223,7 @@ func (s *Stack) ListenEvents(port uint16, a Acceptor) (*EventListener, error) {
 }
 
 // Close stops listening; connections not yet accepted are reset.
-func (el *EventListener) Close() error {
-	var first error
-	for i, sh := range el.s.shards() {
-		ln := el.lns[i]
-		if ln == nil {
-			continue
-		}
-		err := sh.do(context.Background(), func(now time.Duration, tx *shard.TX) {
-			sh.tcp.unlisten(ln)
-		})
-		if err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
-}
+func (el *EventListener) Close() error { return unlistenAll(el.s, el.lns) }
 
 // DialEvents opens a connection to raddr whose events go to h. The returned
 // EventConn may be used only on the shard goroutine; Established or Closed

@@ -267,7 +267,7 @@ func isARPReply(f []byte) bool {
 // shards is the list of a stack's shards: itself alone, or the group.
 func (s *Stack) shards() []*Stack {
 	if s.group == nil {
-		return []*Stack{s}
+		return s.self[:]
 	}
 	return s.group.all
 }

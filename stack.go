@@ -47,6 +47,7 @@ type Stack struct {
 	idx     int
 	group   *shardGroup
 	handoff handoff
+	self    [1]*Stack // shards() of a one-shard stack, without allocating
 }
 
 // New makes a stack from cfg and, unless cfg.Manual is set, starts its
@@ -113,6 +114,7 @@ func newShard(cfg Config) (*Stack, error) {
 		cfg.MaxTimeWait = DefaultMaxTimeWait
 	}
 	s := &Stack{cfg: cfg, host: host, closed: make(chan struct{})}
+	s.self[0] = s
 	s.h.init(s)
 	if err := s.tcp.init(s, cfg.TCP); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)

@@ -109,10 +109,14 @@ func (s *Stack) ListenTCP(network, address string) (*TCPListener, error) {
 }
 
 // unlisten closes the listener on every shard it listens on.
-func (tl *TCPListener) unlisten() error {
+func (tl *TCPListener) unlisten() error { return unlistenAll(tl.s, tl.lns) }
+
+// unlistenAll closes lns[i] on shard i of s, for each that was opened,
+// and returns the first error.
+func unlistenAll(s *Stack, lns []*listenEP) error {
 	var first error
-	for i, sh := range tl.s.shards() {
-		ln := tl.lns[i]
+	for i, sh := range s.shards() {
+		ln := lns[i]
 		if ln == nil {
 			continue
 		}
@@ -191,16 +195,13 @@ func (tl *TCPListener) Accept() (net.Conn, error) {
 // Close, in a *net.OpError with Op "accept".
 func (tl *TCPListener) AcceptTCP() (*TCPConn, error) {
 	shards := tl.s.shards()
-	// One result and one closure per shard for every turn of the loop (an
-	// Accept that waits goes to each shard twice).
+	// One result and one closure for every turn of the loop (an Accept
+	// that waits goes to each shard twice); cur is the shard asked.
 	var c *TCPConn
 	more := false
-	takes := make([]func(time.Duration, *shard.TX), len(shards))
-	for i, sh := range shards {
-		ln := tl.lns[i]
-		takes[i] = func(now time.Duration, tx *shard.TX) {
-			c, more = sh.tcp.acceptOne(now, ln)
-		}
+	cur := 0
+	take := func(now time.Duration, tx *shard.TX) {
+		c, more = shards[cur].tcp.acceptOne(now, tl.lns[cur])
 	}
 	start := 0
 	if len(shards) > 1 {
@@ -215,9 +216,9 @@ func (tl *TCPListener) AcceptTCP() (*TCPConn, error) {
 		}
 		drain(&tl.ad)
 		for j := range shards {
-			i := (start + j) % len(shards)
+			cur = (start + j) % len(shards)
 			c, more = nil, false
-			if err := shards[i].do(context.Background(), takes[i]); err != nil {
+			if err := shards[cur].do(context.Background(), take); err != nil {
 				return nil, tl.opErr("accept", errClosed)
 			}
 			if c != nil {

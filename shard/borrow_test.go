@@ -1,8 +1,11 @@
 package shard
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ustack/ustack/link"
 )
 
 // A goroutine borrows the loop of a parked shard, serves a frame and a
@@ -106,5 +109,59 @@ func TestBorrowNeedsWaiter(t *testing.T) {
 	defer stopRun(t, cancel, errc)
 	if s.TryBorrow() {
 		t.Fatal("TryBorrow took a loop whose link has no Waiter")
+	}
+}
+
+// exclusive is a handler that counts iterations which overlapped another
+// one: two goroutines running the loop at once would both be inside
+// EndBurst.
+type exclusive struct {
+	inside   atomic.Int32
+	overlaps atomic.Int32
+	ends     atomic.Int64
+}
+
+func (x *exclusive) Input(_ time.Duration, b *link.Buf, _ *TX) { b.Free() }
+
+func (x *exclusive) EndBurst(time.Duration, *TX) {
+	if x.inside.Add(1) != 1 {
+		x.overlaps.Add(1)
+	}
+	for range 50 {
+		if x.inside.Load() != 1 {
+			x.overlaps.Add(1)
+			break
+		}
+	}
+	x.ends.Add(1)
+	x.inside.Add(-1)
+}
+
+// A borrower that races Run's start never shares the loop with it: the
+// token is taken while the shard is not running, and Run frees it only
+// once it runs (it used to free it after announcing that it runs, so a
+// borrow that came in between was silently cancelled and both iterated).
+func TestBorrowAtRunStart(t *testing.T) {
+	const rounds = 200
+	for r := 0; r < rounds; r++ {
+		l := newFakeLink(8)
+		x := &exclusive{}
+		s := newTestShard(t, waitLink{l}, x, Config{SpinTime: 20 * time.Microsecond})
+		cancel, errc := startRun(t, s)
+		borrowed := false
+		for i := 0; i < 100000 && !borrowed; i++ {
+			borrowed = s.TryBorrow()
+		}
+		if borrowed {
+			now := s.clock.Now()
+			for range 20 {
+				s.Poll(now)
+			}
+			s.Return()
+		}
+		stopRun(t, cancel, errc)
+		if n := x.overlaps.Load(); n != 0 {
+			t.Fatalf("round %d: %d loop iterations overlapped another", r, n)
+		}
 	}
 }

@@ -19,7 +19,10 @@ func (s *Shard) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer s.running.Store(false)
-	s.owner.Store(0) // free (again, if Run ran before)
+	// Free the token, taken since New or since the last Run returned. A
+	// borrower that saw running set before this store found it taken
+	// and failed or spun; it cannot hold it here.
+	s.owner.Store(0)
 	var err error
 	if s.cfg.Mode == Busy {
 		err = s.runBusy(ctx)

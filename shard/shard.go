@@ -103,6 +103,10 @@ func New(cfg Config) (*Shard, error) {
 		timer:     time.NewTimer(time.Hour),
 	}
 	s.timer.Stop()
+	// The token is taken while Run is not running (Run frees it once it
+	// runs): a borrower that sees running set before Run has freed the
+	// token must find it taken, not have its borrow cancelled by Run.
+	s.owner.Store(1)
 	s.waiter, _ = cfg.Link.(link.Waiter)
 	s.peek, _ = cfg.Link.(rxPeeker)
 	s.tx.init(cfg.Link, cfg.Burst, cfg.TxQueueLen, cfg.TxRetries, cfg.TxHoldTime)

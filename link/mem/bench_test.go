@@ -86,3 +86,56 @@ func BenchmarkPairFrames(b *testing.B) {
 		b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "frames/s")
 	})
 }
+
+// BenchmarkPairHop is the latency of the link itself between two cores:
+// one op is a frame sent a->b by this goroutine and answered b->a by a
+// goroutine spinning on b (each end takes a fresh buffer from its pool
+// and frees what it receives, as a stack does). It is the floor under a
+// 1-byte round trip between two spinning shards.
+func BenchmarkPairHop(b *testing.B) {
+	x, y := mem.Pair()
+	defer x.Close()
+	var stop sync.WaitGroup
+	done := make(chan struct{})
+	stop.Add(1)
+	go func() {
+		defer stop.Done()
+		in, out := make([]*link.Buf, 8), make([]*link.Buf, 1)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			for i := 0; i < 1000 && !y.RxPending(); i++ {
+			}
+			n := y.Recv(in)
+			for _, f := range in[:n] {
+				f.Free()
+				out[0] = y.Pool().Get()
+				out[0].Extend(64)[0] = 1
+				y.Send(out)
+			}
+			if n == 0 {
+				runtime.Gosched()
+			}
+		}
+	}()
+	in, out := make([]*link.Buf, 8), make([]*link.Buf, 1)
+	b.ReportAllocs()
+	for b.Loop() {
+		out[0] = x.Pool().Get()
+		out[0].Extend(64)[0] = 1
+		x.Send(out)
+		for n := 0; n == 0; {
+			if x.RxPending() {
+				n = x.Recv(in)
+			}
+			for _, f := range in[:n] {
+				f.Free()
+			}
+		}
+	}
+	close(done)
+	stop.Wait()
+}

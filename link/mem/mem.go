@@ -25,7 +25,7 @@ type Link struct {
 	// head, the consumer's copy of head and last seen tail. They spare
 	// the shared cache lines on most calls.
 	txTail, txHeadSeen uint64
-	rxHead, rxTailSeen uint64
+	rxHead             uint64
 	lastReg            *waitReg
 
 	closeCalled atomic.Bool
@@ -110,7 +110,7 @@ func (l *Link) Send(bufs []*link.Buf) int {
 			break
 		}
 		bytes += b.Len()
-		r.slots[(l.txTail+uint64(n))&r.mask] = b
+		r.put(l.txTail+uint64(n), b)
 	}
 	if n > 0 {
 		l.txTail += uint64(n)
@@ -148,19 +148,12 @@ func (l *Link) Recv(bufs []*link.Buf) int {
 	if !r.cons.CompareAndSwap(roleIdle, roleBusy) {
 		return 0 // closed
 	}
-	avail := l.rxTailSeen - l.rxHead
-	if avail < uint64(len(bufs)) {
-		l.rxTailSeen = r.tail.Load()
-		avail = l.rxTailSeen - l.rxHead
-	}
-	n := len(bufs)
-	if uint64(n) > avail {
-		n = int(avail)
-	}
-	bytes := 0
-	for i := 0; i < n; i++ {
-		b := r.slots[(l.rxHead+uint64(i))&r.mask]
-		bufs[i] = b
+	// Frames are taken while their slots say they are published (see
+	// ring): the tail index, on another cache line, is not read.
+	n, bytes := 0, 0
+	for ; n < len(bufs) && r.ready(l.rxHead+uint64(n)); n++ {
+		b := r.at(l.rxHead + uint64(n))
+		bufs[n] = b
 		bytes += b.Len()
 	}
 	if n > 0 {
@@ -185,7 +178,7 @@ func (l *Link) RxPending() bool {
 	if l.pair.closed.Load() {
 		return false // Close dropped what was queued: Recv returns nothing
 	}
-	return l.rxTailSeen != l.rxHead || l.rx.tail.Load() != l.rxHead
+	return l.rx.ready(l.rxHead)
 }
 
 // Arm registers c to be signalled the next time the peer sends a frame

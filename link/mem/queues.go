@@ -40,11 +40,11 @@ type outRing struct {
 	wake           *waitFlag
 }
 
-// inRing is a receiver's view of one incoming ring: owner-local copies of
-// head and last seen tail.
+// inRing is a receiver's view of one incoming ring: the owner-local copy
+// of head (frames are found through their slots' sequence numbers).
 type inRing struct {
-	r              *ring
-	head, tailSeen uint64
+	r    *ring
+	head uint64
 }
 
 // waitFlag is a queue's need-wakeup flag on its own cache line. Any of the
@@ -175,7 +175,7 @@ func (l *Link) sendQueue(bufs []*link.Buf) int {
 				break // that ring is full
 			}
 		}
-		r.slots[o.tail&r.mask] = b
+		r.put(o.tail, b)
 		o.tail++
 		dirty |= 1 << uint(j)
 		bytes += b.Len()
@@ -224,22 +224,16 @@ func (l *Link) recvQueue(bufs []*link.Buf) int {
 			i -= nq
 		}
 		in := &q.in[i]
-		want := uint64(len(bufs) - got)
-		avail := in.tailSeen - in.head
-		if avail < want {
-			in.tailSeen = in.r.tail.Load()
-			avail = in.tailSeen - in.head
-		}
-		m := min(avail, want)
-		if m == 0 {
-			continue
-		}
 		r := in.r
-		for x := uint64(0); x < m; x++ {
-			b := r.slots[(in.head+x)&r.mask]
+		m := uint64(0)
+		for ; got < len(bufs) && r.ready(in.head+m); m++ {
+			b := r.at(in.head + m)
 			bufs[got] = b
 			got++
 			bytes += b.Len()
+		}
+		if m == 0 {
+			continue
 		}
 		in.head += m
 		r.head.Store(in.head) // hands the slots back to the producer
@@ -258,7 +252,7 @@ func (l *Link) recvQueue(bufs []*link.Buf) int {
 func (l *Link) rxPendingQueue() bool {
 	for i := range l.q.in {
 		in := &l.q.in[i]
-		if in.tailSeen != in.head || in.r.tail.Load() != in.head {
+		if in.r.ready(in.head) {
 			return !l.q.set.closed.Load()
 		}
 	}

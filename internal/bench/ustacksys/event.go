@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -301,22 +301,76 @@ func (cpsServer) Readable(c *ustack.EventConn) {
 func (cpsServer) Writable(*ustack.EventConn)      {}
 func (cpsServer) Closed(*ustack.EventConn, error) {}
 
-// cpsClient is one connection's client side: send a byte, read the
-// answer and the server's FIN, close. One is reused, connection after connection, by one
-// client goroutine.
-type cpsClient struct {
-	b    [1]byte
-	got  bool
-	done chan error
+// The event API's connections-per-second clients are chains of handlers
+// on the client stack's shard, as an event-API application would write
+// them: no goroutine per client. A connection writes its byte when
+// established, reads the answer and the server's FIN, closes, counts
+// itself and dials the next connection of its chain from the same
+// handler (EventConn.DialEvents) — the point where a net.Conn client's
+// Close returns and its loop dials again. Its Closed event (the end of
+// LAST-ACK) arrives later and only reports errors.
+type cpsChain struct {
+	run    *cpsRun
+	server netip.AddrPort
+	free   []*cpsConn // handlers whose connection has ended
+	live   int        // connections of this chain not yet Closed
 }
 
-func (k *cpsClient) Established(c *ustack.EventConn) {
+// cpsRun is what the chains share with the measuring goroutine.
+type cpsRun struct {
+	stop      atomic.Bool // set at the end of the run: chains dial no more
+	done      atomic.Int64
+	failed    atomic.Int64
+	measuring atomic.Bool
+	firstErr  atomic.Pointer[error]
+	ended     chan struct{} // one token per chain that stopped dialing
+}
+
+type cpsConn struct {
+	ch      *cpsChain
+	b       [1]byte
+	got     bool // the answer arrived
+	counted bool // done or failed already counted
+}
+
+// next starts the chain's next connection from c's handler, or ends the
+// chain at the end of the run.
+func (ch *cpsChain) next(c *ustack.EventConn) {
+	if ch.run.stop.Load() {
+		ch.run.ended <- struct{}{}
+		return
+	}
+	var k *cpsConn
+	if n := len(ch.free); n > 0 {
+		k, ch.free = ch.free[n-1], ch.free[:n-1]
+		*k = cpsConn{ch: ch}
+	} else {
+		k = &cpsConn{ch: ch}
+	}
+	ch.live++
+	if _, err := c.DialEvents(ch.server, k); err != nil {
+		ch.live--
+		ch.free = append(ch.free, k)
+		ch.fail(err)
+		ch.run.ended <- struct{}{} // the chain cannot go on
+	}
+}
+
+func (ch *cpsChain) fail(err error) {
+	if ch.run.measuring.Load() {
+		ch.run.failed.Add(1)
+		bench.KeepFirst(&ch.run.firstErr, err)
+	}
+}
+
+func (k *cpsConn) Established(c *ustack.EventConn) {
 	if _, err := c.Write(k.b[:]); err != nil {
 		c.Abort()
 	}
 }
-func (k *cpsClient) Readable(c *ustack.EventConn) {
-	for {
+
+func (k *cpsConn) Readable(c *ustack.EventConn) {
+	for !k.counted {
 		n, err := c.Read(k.b[:])
 		if n == 1 {
 			k.got = true
@@ -324,6 +378,14 @@ func (k *cpsClient) Readable(c *ustack.EventConn) {
 		if err == io.EOF {
 			// The server closed first (TIME-WAIT stays on its side).
 			c.Close()
+			if !k.got {
+				return // Closed reports it
+			}
+			k.counted = true
+			if k.ch.run.measuring.Load() {
+				k.ch.run.done.Add(1)
+			}
+			k.ch.next(c)
 			return
 		}
 		if errors.Is(err, tcp.ErrWouldBlock) {
@@ -335,84 +397,62 @@ func (k *cpsClient) Readable(c *ustack.EventConn) {
 		}
 	}
 }
-func (k *cpsClient) Writable(*ustack.EventConn) {}
-func (k *cpsClient) Closed(_ *ustack.EventConn, err error) {
-	if err == nil && !k.got {
-		err = errors.New("closed before the answer")
+
+func (k *cpsConn) Writable(*ustack.EventConn) {}
+
+func (k *cpsConn) Closed(c *ustack.EventConn, err error) {
+	ch := k.ch
+	ch.live--
+	if !k.counted {
+		if err == nil {
+			err = errors.New("closed before the answer")
+		}
+		k.counted = true
+		ch.fail(err)
+		ch.next(c)
 	}
-	k.done <- err
+	ch.free = append(ch.free, k)
 }
 
 func eventCPS(ctx context.Context, pr *pair, p bench.Params, clients int) (*bench.Result, error) {
 	if _, err := pr.b.ListenEvents(serverPort, cpsServer{}); err != nil {
 		return nil, err
 	}
-	var (
-		done, failed atomic.Int64
-		measuring    atomic.Bool
-		firstErr     atomic.Pointer[error]
-	)
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
+	run := &cpsRun{ended: make(chan struct{}, clients)}
+	started := 0
 	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			k := &cpsClient{done: make(chan error, 1)}
-			timer := time.NewTimer(ioTimeout)
-			defer timer.Stop()
-			for cctx.Err() == nil {
-				k.got = false
-				_, err := pr.a.DialEvents(pr.server(), k)
-				if err == nil {
-					timer.Reset(ioTimeout)
-					select {
-					case err = <-k.done:
-					case <-timer.C:
-						// The handler may still report; a stuck
-						// connection fails the rest of this client.
-						err = errors.New("connection did not finish in 10 s")
-						if measuring.Load() {
-							failed.Add(1)
-							bench.KeepFirst(&firstErr, err)
-						}
-						return
-					case <-cctx.Done():
-						return
-					}
-				}
-				switch {
-				case err == nil:
-					done.Add(1)
-				case cctx.Err() != nil:
-					return
-				case measuring.Load():
-					failed.Add(1)
-					bench.KeepFirst(&firstErr, err)
-				}
-			}
-		}()
+		ch := &cpsChain{run: run, server: pr.server()}
+		k := &cpsConn{ch: ch}
+		ch.live = 1
+		if _, err := pr.a.DialEvents(ch.server, k); err != nil {
+			run.stop.Store(true)
+			waitChains(run, started)
+			return nil, err
+		}
+		started++
 	}
-	shutdown := func() { cancel(); wg.Wait() }
 	if err := sleep(ctx, p.Warmup); err != nil {
-		shutdown()
+		run.stop.Store(true)
+		waitChains(run, started)
 		return nil, err
 	}
 	var m bench.Meter
-	measuring.Store(true)
-	n0 := done.Load()
+	run.measuring.Store(true)
+	n0 := run.done.Load()
 	m.Start()
-	if err := sleep(ctx, p.Duration); err != nil {
-		shutdown()
+	err := sleep(ctx, p.Duration)
+	n1 := run.done.Load()
+	u := m.Stop()
+	run.measuring.Store(false)
+	run.stop.Store(true)
+	if werr := waitChains(run, started); err == nil {
+		err = werr
+	}
+	if err != nil {
 		return nil, err
 	}
-	n1 := done.Load()
-	u := m.Stop()
-	measuring.Store(false)
-	shutdown()
-	r := &bench.Result{Ops: n1 - n0, Usage: u, Errors: failed.Load()}
-	if e := firstErr.Load(); e != nil {
+	r := &bench.Result{Ops: n1 - n0, Usage: u, Errors: run.failed.Load()}
+	if e := run.firstErr.Load(); e != nil {
 		r.FirstErr = *e
 	}
 	if r.Ops == 0 {
@@ -422,4 +462,19 @@ func eventCPS(ctx context.Context, pr *pair, p bench.Params, clients int) (*benc
 		return nil, errors.New("no connection completed in the measured window")
 	}
 	return r, nil
+}
+
+// waitChains waits for n chains to stop dialing after run.stop was set;
+// a chain whose connection hangs for ioTimeout is an error.
+func waitChains(run *cpsRun, n int) error {
+	t := time.NewTimer(ioTimeout)
+	defer t.Stop()
+	for range n {
+		select {
+		case <-run.ended:
+		case <-t.C:
+			return errors.New("a connection did not finish in 10 s")
+		}
+	}
+	return nil
 }

@@ -99,20 +99,13 @@ func (c *Conn) abort(now time.Duration, out Output) {
 // picks it), the TIME-WAIT connection is closed, and the glue hands the
 // SYN to the listener (Listener.InputISS).
 func (c *Conn) AcceptSYNInTimeWait(now time.Duration, seg *Segment) (iss seqnum.Value, ok bool) {
-	if c.state != TimeWait || !seg.has(flagSYN) || seg.has(flagACK|flagRST) {
+	if c.state != TimeWait {
 		return 0, false
 	}
-	switch {
-	case c.tsOK && seg.Opts.HasTS:
-		ok = int32(seg.Opts.TSVal-c.tsRecent) > 0
-	default:
-		ok = seg.Seq.GreaterThan(c.rcvNxt)
+	s := c.twState()
+	if iss, ok = s.acceptSYN(seg, c.cnt); ok {
+		c.toClosed()
 	}
-	if !ok {
-		return 0, false
-	}
-	c.cnt.TCPTimeWaitReuse++
-	c.toClosed()
 	_ = now
-	return c.sndNxt.Add(65535 + 2), true
+	return iss, ok
 }

@@ -39,6 +39,13 @@ package tcp
 //     answers with a RST (RFC 9293 §3.10.7.1). A SYN for a TIME-WAIT Conn
 //     goes to Conn.AcceptSYNInTimeWait first and, if accepted, to
 //     Listener.InputISS.
+//   - TIME-WAIT: a Conn in TIME-WAIT that nothing but the glue can reach
+//     any more can move into a TimeWaitTable (Add), a compact record
+//     that answers segments exactly as the Conn would; the Conn is then
+//     CLOSED and goes back to the cache (Release). Look the tuple up in
+//     the table when the 4-tuple table misses; a SYN goes to
+//     TimeWaitTable.AcceptSYN first, anything else to
+//     TimeWaitTable.Input; call Expire at the table's Deadline.
 //   - Send: Output.Send gets the tuple, header, options and payload; the
 //     glue copies them into a transmit frame and computes the checksum.
 //   - Time: after every call, Deadline (Conn and Listener) says when to

@@ -24,6 +24,8 @@ func (c *Conn) InputRun(now time.Duration, seg *Segment, buf *link.Buf, out Outp
 		c.inputClosed(now, seg, out)
 	case SynSent:
 		held = c.inputSynSent(now, seg, buf, out)
+	case TimeWait:
+		c.inputTimeWait(now, seg, out)
 	default:
 		held = c.inputSynchronized(now, seg, buf, out)
 	}

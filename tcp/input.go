@@ -113,9 +113,9 @@ func (c *Conn) sampleSynRTT(now time.Duration, seg *Segment) {
 }
 
 // inputSynchronized is RFC 9293 §3.10.7.4 (Other States) for SYN-RECEIVED
-// and the synchronized states, in the RFC's order: sequence check (with
-// PAWS, RFC 7323 §5.3), RST (RFC 5961 §3), SYN (RFC 5961 §4), ACK (RFC 5961
-// §5), text, FIN.
+// and the synchronized states but TIME-WAIT (timewait.go), in the RFC's
+// order: sequence check (with PAWS, RFC 7323 §5.3), RST (RFC 5961 §3), SYN
+// (RFC 5961 §4), ACK (RFC 5961 §5), text, FIN.
 func (c *Conn) inputSynchronized(now time.Duration, seg *Segment, buf *link.Buf, out Output) (held bool) {
 	// first, check sequence number — PAWS first (RFC 7323 §5.3 R1).
 	if c.tsOK && seg.Opts.HasTS && !seg.has(flagRST) && c.pawsReject(now, seg) {
@@ -133,9 +133,6 @@ func (c *Conn) inputSynchronized(now time.Duration, seg *Segment, buf *link.Buf,
 			if c.setDSACK(seg.Seq, seg.Seq.Add(seqnum.Size(len(seg.Payload)))) {
 				c.cnt.TCPDSACKOldSent++
 			}
-		}
-		if c.state == TimeWait && seg.has(flagFIN) {
-			c.arm(timerTimeWait, now+c.cfg.TimeWait) // retransmitted FIN
 		}
 		c.oowAck(now, seg) // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
 		return false
@@ -261,10 +258,6 @@ func (c *Conn) ackByState(now time.Duration, seg *Segment, out Output) bool {
 			c.toClosed()
 		}
 		return false
-	case TimeWait:
-		// TIME-WAIT: the only thing expected is a retransmitted FIN,
-		// handled by the sequence check above.
-		return false
 	}
 	return c.state != Closed
 }
@@ -350,12 +343,9 @@ func (c *Conn) pawsReject(now time.Duration, seg *Segment) bool {
 // challengeAck sends an RFC 5961 challenge ACK
 // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, subject to the shared rate limit.
 func (c *Conn) challengeAck(now time.Duration, out Output) {
-	if !c.cfg.ChallengeACKLimiter.Allow(now) {
-		c.cnt.TCPACKSkippedChallenge++
-		return
+	if allowChallenge(now, &c.cfg, c.cnt) {
+		c.sendAck(now, out)
 	}
-	c.cnt.TCPChallengeACK++
-	c.sendAck(now, out)
 }
 
 // inputReset handles an exactly-in-sequence RST per state (RFC 9293
@@ -437,8 +427,6 @@ func (c *Conn) processFIN(now time.Duration) {
 		}
 	case FinWait2:
 		c.enterTimeWait(now)
-	case TimeWait:
-		c.arm(timerTimeWait, now+c.cfg.TimeWait)
 	}
 }
 

@@ -203,18 +203,19 @@ func (c *Conn) selectWindow() uint16 {
 // newWindow is the window (bytes, a multiple of the scale unit) we would
 // advertise now, without recording it.
 func (c *Conn) newWindow() uint32 {
-	space := c.cfg.winSpace()
-	free := space - c.rcvQ.n - c.ooo.Len()
-	if free < 0 {
-		free = 0
-	}
-	wnd := min(uint32(free), c.rcvSsthresh)
-	cur := c.curWindow()
-	mss := uint32(c.rcvMSS)
+	return offerWindow(c.cfg.winSpace(), c.rcvQ.n+c.ooo.Len(), c.rcvSsthresh, uint32(c.rcvMSS), c.curWindow(), c.rcvWscale)
+}
+
+// offerWindow is newWindow on values: space is the receive space, used
+// what the queues hold of it, cur what remains of the window last
+// advertised (a TIME-WAIT record computes its windows with it too).
+func offerWindow(space, used int, ssthresh, mss, cur uint32, wscale uint8) uint32 {
+	free := max(space-used, 0)
+	wnd := min(uint32(free), ssthresh)
 	if wnd < mss && free < space/2 {
 		wnd = 0 // Linux: no window smaller than a segment while filling up
 	}
-	unit := uint32(1) << c.rcvWscale
+	unit := uint32(1) << wscale
 	// Never shrink: at least the old right edge, rounded up to the unit.
 	keep := (cur + unit - 1) &^ (unit - 1)
 	if wnd <= cur || wnd-cur < min(uint32(space/2), mss) {

@@ -37,9 +37,12 @@ func (ep *endpoint) dispatch() {
 	c := ep.conn
 	l := ep.l
 	if ep.h == nil || ep.closed {
-		if c.State() == tcp.Closed {
+		switch c.State() {
+		case tcp.Closed:
 			l.remove(ep)
 			l.recycle(ep)
+		case tcp.TimeWait:
+			l.compact(ep)
 		}
 		return
 	}
@@ -77,6 +80,9 @@ func (ep *endpoint) dispatch() {
 	if c.State() == tcp.Closed {
 		l.remove(ep)
 		l.recycle(ep)
+		return
+	}
+	if c.State() == tcp.TimeWait && l.compact(ep) {
 		return
 	}
 	l.touch(ep)

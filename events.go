@@ -379,7 +379,11 @@ func (l *tcpLayer) dial(now time.Duration, raddr netip.AddrPort) (*endpoint, err
 		mine = func(p uint16) bool { return tupleOwner(n, netip.AddrPortFrom(src, p), raddr) == idx }
 	}
 	port, err := l.ports.Pick(src, raddr, func(p uint16) bool {
-		_, busy := l.conns[tcp.Tuple{Local: netip.AddrPortFrom(src, p), Remote: raddr}]
+		t := tcp.Tuple{Local: netip.AddrPortFrom(src, p), Remote: raddr}
+		_, busy := l.conns[t]
+		if !busy {
+			_, busy = l.tw.Lookup(t)
+		}
 		_, lst := l.listeners[p]
 		return busy || lst
 	}, mine)

@@ -39,11 +39,16 @@ type tcpLayer struct {
 	dirty     []*endpoint // endpoints with events to dispatch this burst
 	spare     []*endpoint // the other half of the dirty double buffer
 	dirtyLn   []*listenEP // listeners with connections to hand out
-	timeWait  int         // connections in TIME-WAIT now
-	stats     tcpGlueStats
-	gro       bool      // receive offload on (tcpgro.go)
-	runs      []groRun  // open GRO runs, at most maxRuns
-	dead      *tcp.Conn // CLOSED stand-in left in recycled endpoints
+	timeWait  int         // endpoints in TIME-WAIT now (compact records aside)
+	// tw holds the TIME-WAIT connections nothing outside the shard can
+	// reach, as compact records (their Conns are back in the cache);
+	// twTimer expires them.
+	tw      *tcp.TimeWaitTable
+	twTimer twExpiry
+	stats   tcpGlueStats
+	gro     bool      // receive offload on (tcpgro.go)
+	runs    []groRun  // open GRO runs, at most maxRuns
+	dead    *tcp.Conn // CLOSED stand-in left in recycled endpoints
 }
 
 // tcpGlueStats count what the glue itself drops.
@@ -101,6 +106,11 @@ func (l *tcpLayer) init(s *Stack, cfg tcp.Config) error {
 	if l.dead, err = tcp.NewClosedConn(rcfg, tcp.Tuple{}); err != nil {
 		return err
 	}
+	if l.tw, err = tcp.NewTimeWaitTable(rcfg); err != nil {
+		return err
+	}
+	l.twTimer.l = l
+	l.twTimer.timer.Init(&l.twTimer)
 	src := s.cfg.Rand
 	if src == nil {
 		src = rand.Reader
@@ -190,6 +200,12 @@ func (l *tcpLayer) Deliver(now time.Duration, p *ip.Packet, b *link.Buf, out ip.
 		ep.conn.Input(now, seg, b, &l.out)
 		l.touch(ep)
 		return
+	}
+	if l.tw.Len() > 0 {
+		if ref, ok := l.tw.Lookup(t); ok {
+			l.deliverTimeWait(now, ref, t, seg, b)
+			return
+		}
 	}
 	if ln := l.listenerFor(t.Local); ln != nil {
 		if !l.gro {
@@ -302,7 +318,7 @@ func (l *tcpLayer) touch(ep *endpoint) {
 	}
 	st := ep.conn.State()
 	if st == tcp.TimeWait && !ep.inTimeWait {
-		if l.timeWait >= l.s.cfg.MaxTimeWait {
+		if l.timeWait+l.tw.Len() >= l.s.cfg.MaxTimeWait {
 			// The TIME-WAIT table is full: forget the connection now, as
 			// Linux does past tcp_max_tw_buckets.
 			l.stats.TimeWaitDrop++
@@ -397,6 +413,78 @@ func (l *tcpLayer) recycle(ep *endpoint) {
 	ep.closed = true
 	ep.conn = l.dead
 	c.Release()
+}
+
+// compact moves a TIME-WAIT endpoint's connection into the table of
+// compact records (tcp.TimeWaitTable) and gives its Conn back to the
+// cache, when nothing but the endpoint can reach it — recycle's condition
+// (not a socket's, not on an accept queue, Closed delivered) — and takes
+// the endpoint out of the table; it keeps the CLOSED stand-in. The ACK a
+// GRO run owes goes first (shard only).
+func (l *tcpLayer) compact(ep *endpoint) bool {
+	if ep.removed || ep.sock || ep.listener != nil || ep.h != nil || ep.conn == l.dead || ep.conn.State() != tcp.TimeWait {
+		return false
+	}
+	l.endRunOf(ep)
+	c := ep.conn
+	if c.State() != tcp.TimeWait || !l.tw.Add(c) {
+		return false
+	}
+	l.remove(ep) // c is CLOSED now: out of the 4-tuple table, queues freed
+	ep.closed = true
+	ep.conn = l.dead
+	c.Release()
+	l.armTimeWait()
+	return true
+}
+
+// deliverTimeWait hands a segment to a compact TIME-WAIT record: a SYN
+// that may reopen the tuple goes to the listener (as for a TIME-WAIT
+// Conn, answered with a RST when nothing listens), anything else to the
+// record.
+func (l *tcpLayer) deliverTimeWait(now time.Duration, ref tcp.TimeWaitRef, t tcp.Tuple, seg *tcp.Segment, b *link.Buf) {
+	defer l.armTimeWait()
+	if seg.Flags&(wire.TCPFlagSYN|wire.TCPFlagACK|wire.TCPFlagRST) == wire.TCPFlagSYN {
+		if iss, ok := l.tw.AcceptSYN(now, ref, seg); ok {
+			if ln := l.listenerFor(t.Local); ln != nil {
+				c := ln.l.InputISS(now, t.Local, t.Remote, seg, b, &l.out, iss)
+				l.afterListener(ln, c)
+				return
+			}
+			// What the CLOSED Conn would do with it.
+			l.counters.InSegs++
+			l.responder.Respond(now, t, seg, &l.out)
+			b.Free()
+			return
+		}
+	}
+	l.tw.Input(now, ref, seg, b, &l.out)
+}
+
+// armTimeWait sets the TIME-WAIT records' wheel timer to the earliest
+// record's deadline.
+func (l *tcpLayer) armTimeWait() {
+	w, tm := l.s.shard.Wheel(), &l.twTimer.timer
+	if d, ok := l.tw.Deadline(); ok {
+		if !tm.Armed() || tm.When() != d {
+			w.Arm(tm, d)
+		}
+	} else if tm.Armed() {
+		w.Cancel(tm)
+	}
+}
+
+// twExpiry is the wheel timer of the TIME-WAIT records.
+type twExpiry struct {
+	l     *tcpLayer
+	timer shard.Timer
+}
+
+// OnTimer ends the TIME-WAIT records whose 2*MSL has run out.
+func (e *twExpiry) OnTimer(now time.Duration, tx *shard.TX) {
+	e.l.enter(now, tx)
+	e.l.tw.Expire(now)
+	e.l.armTimeWait()
 }
 
 // endBurst dispatches the events of every endpoint touched this burst.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ustack/ustack/shard"
+	"github.com/ustack/ustack/tcp"
 )
 
 // TCPListener is a listening TCP socket on a Stack; it implements
@@ -157,6 +158,7 @@ func (l *tcpLayer) freePort() (uint16, bool) {
 	for t := range l.conns {
 		used[t.Local.Port()] = true
 	}
+	l.tw.Tuples(func(t tcp.Tuple) { used[t.Local.Port()] = true })
 	for i := uint32(0); i < n; i++ {
 		p := uint16(lo + (start+i)%n)
 		if _, ok := l.listeners[p]; !ok && !used[p] {

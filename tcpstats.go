@@ -75,8 +75,8 @@ func (s *Stack) shardTCPStats() (TCPStats, error) {
 	err := s.do(context.Background(), func(time.Duration, *shard.TX) {
 		l := &s.tcp
 		st = TCPStats{
-			Conns:        len(l.conns),
-			TimeWait:     l.timeWait,
+			Conns:        len(l.conns) + l.tw.Len(),
+			TimeWait:     l.timeWait + l.tw.Len(),
 			Listeners:    len(l.listeners),
 			Counters:     l.counters,
 			InCsumErrors: l.stats.InCsumErrors,

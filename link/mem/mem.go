@@ -114,7 +114,7 @@ func (l *Link) Send(bufs []*link.Buf) int {
 	}
 	if n > 0 {
 		l.txTail += uint64(n)
-		r.tail.Store(l.txTail) // publishes the whole burst
+		r.tail.Store(l.txTail) // for Arm and Close; the receiver reads the slots
 	}
 	r.prod.Store(roleIdle)
 	if n > 0 {

@@ -175,14 +175,14 @@ func (l *Link) sendQueue(bufs []*link.Buf) int {
 				break // that ring is full
 			}
 		}
+		bytes += b.Len() // before put: from then on b is the receiver's
 		r.put(o.tail, b)
 		o.tail++
 		dirty |= 1 << uint(j)
-		bytes += b.Len()
 	}
 	for d := dirty; d != 0; d &= d - 1 {
 		o := &q.out[bits.TrailingZeros64(d)]
-		o.r.tail.Store(o.tail) // publishes this ring's part of the burst
+		o.r.tail.Store(o.tail) // for Arm and Close; receivers read the slots
 	}
 	q.txRole.Store(roleIdle)
 	for d := dirty; d != 0; d &= d - 1 {

@@ -592,6 +592,11 @@ func TestQueuesConcurrent(t *testing.T) {
 						continue
 					}
 					putFlow(r.Extend(flowFrameLen), id, seq, true)
+					// The frame is ours the moment Recv returns it, even
+					// while the sender is still inside Send: change it as
+					// IP input does (with -race: the sender must not
+					// read it after publishing it).
+					x.TrimFront(x.Len())
 					x.Free()
 					pend = append(pend, r)
 				}

@@ -69,7 +69,7 @@ func (s *Shard) runBusy(ctx context.Context) error {
 		}
 		s.lastLink = false
 		now := s.clock.Now()
-		work := s.iterate(now) || s.more
+		work := s.napEnded(s.iterate(now)) || s.more
 		if !work {
 			s.probe()
 		}
@@ -176,7 +176,7 @@ func (s *Shard) runPark(ctx context.Context) error {
 		}
 		s.lastLink = false
 		now := s.clock.Now()
-		if s.iterate(now) || s.more {
+		if s.napEnded(s.iterate(now)) || s.more {
 			s.release()
 			idle = false
 			if spin > 0 {
@@ -297,4 +297,17 @@ func minWait(w, d time.Duration) time.Duration {
 		return d
 	}
 	return w
+}
+
+// napEnded passes on whether Run's iteration did work and, if Run's
+// last sleep was ended by its nap (parkBorrowed) and there was work,
+// counts a lost wake-up (Stats.Naps).
+func (s *Shard) napEnded(work bool) bool {
+	if s.napped {
+		s.napped = false
+		if work {
+			s.st.naps.Add(1)
+		}
+	}
+	return work
 }

@@ -32,10 +32,15 @@ type Stats struct {
 	TxDrops        uint64 // frames freed unsent: retry bound hit, or batch full
 	TasksRun       uint64 // inbox tasks run
 	TimersFired    uint64 // wheel timers fired
+	// Naps counts sleeps of Run, while the loop was borrowed, that its
+	// nap ended (not a frame, a task or a timer) and after which it
+	// found work: frames that came after a ReturnSoon gave the loop
+	// back, or a wake-up lost after a Return (borrow.go).
+	Naps uint64
 }
 
 type counters struct {
-	iterations, idle, parks, wakeups, rx, tx, txRetries, txDrops, tasks, timers atomic.Uint64
+	iterations, idle, parks, wakeups, rx, tx, txRetries, txDrops, tasks, timers, naps atomic.Uint64
 }
 
 // Shard is one event loop; see the package documentation. All methods
@@ -78,8 +83,16 @@ type Shard struct {
 	closed    atomic.Bool
 	running   atomic.Bool
 	timer     *time.Timer
-	timerAt   time.Duration // the deadline timer is armed for (token holder)
-	timerSet  bool          // timer was armed (it has fired if timerAt has passed)
+	// nap bounds Run's sleep while the loop is borrowed (parkBorrowed);
+	// only Run touches it.
+	nap *time.Timer
+	// napped: Run's last sleep was ended by nap (Run only; napEnded).
+	napped bool
+	// napFor is how long Run's next borrowed sleep may last: the grace
+	// of the last ReturnSoon, or borrowedNap after a Return.
+	napFor   atomic.Int64
+	timerAt  time.Duration // the deadline timer is armed for (token holder)
+	timerSet bool          // timer was armed (it has fired if timerAt has passed)
 
 	st counters
 }
@@ -101,8 +114,11 @@ func New(cfg Config) (*Shard, error) {
 		linkWake:  make(chan struct{}, 1),
 		closeCh:   make(chan struct{}),
 		timer:     time.NewTimer(time.Hour),
+		nap:       time.NewTimer(time.Hour),
 	}
 	s.timer.Stop()
+	s.nap.Stop()
+	s.napFor.Store(int64(borrowedNap))
 	// The token is taken while Run is not running (Run frees it once it
 	// runs): a borrower that sees running set before Run has freed the
 	// token must find it taken, not have its borrow cancelled by Run.
@@ -164,6 +180,7 @@ func (s *Shard) Stats() Stats {
 		TxDrops:        s.st.txDrops.Load(),
 		TasksRun:       s.st.tasks.Load(),
 		TimersFired:    s.st.timers.Load(),
+		Naps:           s.st.naps.Load(),
 	}
 }
 

@@ -199,7 +199,7 @@ func ctxError(err error) error {
 // which did not answer ARP: their Dial fails with EHOSTUNREACH, as a
 // Linux connect(2) does (shard; from handler.NeighFailed).
 func (l *tcpLayer) neighFailed(now time.Duration, addr netip.Addr) {
-	for _, ep := range l.conns {
+	for _, ep := range l.endpoints() {
 		if ep.removed || ep.conn.State() != tcp.SynSent {
 			continue
 		}

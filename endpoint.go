@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/ustack/ustack/internal/flowtab"
 	"github.com/ustack/ustack/shard"
 	"github.com/ustack/ustack/tcp"
 )
@@ -21,7 +22,8 @@ type endpoint struct {
 	// (a SYN-SENT connection aborted because its next hop failed ARP).
 	err error
 
-	tuple tcp.Tuple // conn's, kept for the handle's addresses after release
+	tuple tcp.Tuple   // conn's, kept for the handle's addresses after release
+	key   flowtab.Key // tuple's key in tcpLayer.conns
 
 	dirty       bool // queued for dispatch this burst
 	removed     bool // out of the table for good
@@ -123,7 +125,7 @@ func (ln *listenEP) handOut() {
 			return
 		}
 		ln.pending--
-		ep := ln.layer.conns[c.Tuple()]
+		ep := ln.layer.lookup(c.Tuple())
 		if ep == nil || ep.conn != c {
 			continue // reset and gone before it was accepted
 		}

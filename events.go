@@ -355,7 +355,7 @@ func (l *tcpLayer) unlisten(ln *listenEP) {
 	}
 	// Connections established but never accepted were reset by Close;
 	// let their endpoints see it.
-	for _, ep := range l.conns {
+	for _, ep := range l.endpoints() {
 		if ep.listener == ln {
 			ep.listener = nil
 			l.touch(ep)
@@ -380,7 +380,7 @@ func (l *tcpLayer) dial(now time.Duration, raddr netip.AddrPort) (*endpoint, err
 	}
 	port, err := l.ports.Pick(src, raddr, func(p uint16) bool {
 		t := tcp.Tuple{Local: netip.AddrPortFrom(src, p), Remote: raddr}
-		_, busy := l.conns[t]
+		busy := l.lookup(t) != nil
 		if !busy {
 			_, busy = l.tw.Lookup(t)
 		}

@@ -2,11 +2,13 @@ package ustack
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net/netip"
 	"time"
 
+	"github.com/ustack/ustack/internal/flowtab"
 	"github.com/ustack/ustack/internal/ports"
 	"github.com/ustack/ustack/ip"
 	"github.com/ustack/ustack/link"
@@ -25,11 +27,12 @@ type tcpLayer struct {
 	cfg     tcp.Config
 	secrets *tcp.Secrets
 	ports   *ports.Selector
-	conns   map[tcp.Tuple]*endpoint
-	// lastT/lastEp cache the last 4-tuple lookup: consecutive segments
-	// of one connection (a burst, a request/response) skip the map's
-	// hashing. Cleared on every add and remove.
-	lastT     tcp.Tuple
+	// conns finds a connection from its 4-tuple (internal/flowtab).
+	conns *flowtab.Table[*endpoint]
+	// lastK/lastEp cache the last 4-tuple lookup: consecutive segments
+	// of one connection (a burst, a request/response) skip the table.
+	// Cleared on every add and remove.
+	lastK     flowtab.Key
 	lastEp    *endpoint
 	listeners map[uint16]*listenEP
 	responder tcp.Responder
@@ -129,7 +132,14 @@ func (l *tcpLayer) init(s *Stack, cfg tcp.Config) error {
 		return err
 	}
 	l.ports = sel
-	l.conns = make(map[tcp.Tuple]*endpoint)
+	var seed [32]byte
+	if _, err := io.ReadFull(src, seed[:]); err != nil {
+		return fmt.Errorf("ustack: reading a secret for the connection table: %w", err)
+	}
+	l.conns = flowtab.New[*endpoint]([4]uint64{
+		binary.LittleEndian.Uint64(seed[0:]), binary.LittleEndian.Uint64(seed[8:]),
+		binary.LittleEndian.Uint64(seed[16:]), binary.LittleEndian.Uint64(seed[24:]),
+	})
 	l.listeners = make(map[uint16]*listenEP)
 	l.responder.Counters = &l.counters
 	l.out.l = l
@@ -174,14 +184,16 @@ func (l *tcpLayer) Deliver(now time.Duration, p *ip.Packet, b *link.Buf, out ip.
 		b.Free()
 		return
 	}
+	dst, src := p.Dst.As4(), p.Src.As4()
+	k := flowtab.MakeKey4(binary.BigEndian.Uint32(dst[:]), binary.BigEndian.Uint32(src[:]), th.DstPort(), th.SrcPort())
+	ep := l.lastEp
+	if ep == nil || !l.lastK.Equal(&k) {
+		ep, _ = l.conns.Get(k)
+		l.lastK, l.lastEp = k, ep
+	}
 	t := tcp.Tuple{
 		Local:  netip.AddrPortFrom(p.Dst, th.DstPort()),
 		Remote: netip.AddrPortFrom(p.Src, th.SrcPort()),
-	}
-	ep := l.lastEp
-	if ep == nil || l.lastT != t {
-		ep = l.conns[t]
-		l.lastT, l.lastEp = t, ep
 	}
 	if ep != nil {
 		if ep.conn.State() == tcp.TimeWait && seg.Flags&(wire.TCPFlagSYN|wire.TCPFlagACK|wire.TCPFlagRST) == wire.TCPFlagSYN {
@@ -369,7 +381,8 @@ func (l *tcpLayer) add(c *tcp.Conn) *endpoint {
 	ep := &endpoint{l: l, conn: c, tuple: c.Tuple()}
 	ep.ec.ep = ep
 	ep.timer.Init(ep)
-	l.conns[c.Tuple()] = ep
+	ep.key = tupleKey(c.Tuple())
+	l.conns.Set(ep.key, ep)
 	l.lastEp = nil
 	return ep
 }
@@ -388,8 +401,8 @@ func (l *tcpLayer) remove(ep *endpoint) {
 		ep.inTimeWait = false
 	}
 	l.lastEp = nil
-	if l.conns[ep.conn.Tuple()] == ep {
-		delete(l.conns, ep.conn.Tuple())
+	if l.lookupKey(ep.key) == ep {
+		l.conns.Delete(ep.key)
 	}
 	// Give back the frame buffers still queued on the connection (data
 	// never read before a reset, a TIME-WAIT forgotten early): Close on a
@@ -530,4 +543,26 @@ func (ep *endpoint) OnTimer(now time.Duration, tx *shard.TX) {
 	l.endRunOf(ep)
 	ep.conn.OnTimer(now, &l.out)
 	l.touch(ep)
+}
+
+// tupleKey is t's key in the connection table.
+func tupleKey(t tcp.Tuple) flowtab.Key { return flowtab.MakeKey(t.Local, t.Remote) }
+
+// lookup is the endpoint of tuple t, or nil.
+func (l *tcpLayer) lookup(t tcp.Tuple) *endpoint { return l.lookupKey(tupleKey(t)) }
+
+func (l *tcpLayer) lookupKey(k flowtab.Key) *endpoint {
+	ep, _ := l.conns.Get(k)
+	return ep
+}
+
+// endpoints returns every endpoint in the table, collected first so that
+// the caller may add and remove connections while it walks them (off the
+// per-segment path: listener close, neighbour failure).
+func (l *tcpLayer) endpoints() []*endpoint {
+	eps := make([]*endpoint, 0, l.conns.Len())
+	for ep := range l.conns.Values() {
+		eps = append(eps, ep)
+	}
+	return eps
 }

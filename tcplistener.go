@@ -155,8 +155,8 @@ func (l *tcpLayer) freePort() (uint16, bool) {
 	_, _ = rand.Read(b[:])
 	start := binary.LittleEndian.Uint32(b[:]) % n
 	used := make(map[uint16]bool)
-	for t := range l.conns {
-		used[t.Local.Port()] = true
+	for ep := range l.conns.Values() {
+		used[ep.tuple.Local.Port()] = true
 	}
 	l.tw.Tuples(func(t tcp.Tuple) { used[t.Local.Port()] = true })
 	for i := uint32(0); i < n; i++ {
@@ -245,7 +245,7 @@ func (l *tcpLayer) acceptOne(now time.Duration, ln *listenEP) (c *TCPConn, more 
 			return nil, false
 		}
 		ln.pending--
-		ep := l.conns[tc.Tuple()]
+		ep := l.lookup(tc.Tuple())
 		if ep == nil || ep.conn != tc {
 			continue // reset and gone before it was accepted
 		}

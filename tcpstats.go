@@ -75,7 +75,7 @@ func (s *Stack) shardTCPStats() (TCPStats, error) {
 	err := s.do(context.Background(), func(time.Duration, *shard.TX) {
 		l := &s.tcp
 		st = TCPStats{
-			Conns:        len(l.conns) + l.tw.Len(),
+			Conns:        l.conns.Len() + l.tw.Len(),
 			TimeWait:     l.timeWait + l.tw.Len(),
 			Listeners:    len(l.listeners),
 			Counters:     l.counters,

@@ -1,11 +1,9 @@
 package tcp
 
 import (
-	"encoding/binary"
-	"hash/maphash"
-	"net/netip"
 	"time"
 
+	"github.com/ustack/ustack/internal/flowtab"
 	"github.com/ustack/ustack/link"
 	"github.com/ustack/ustack/tcp/seqnum"
 	"github.com/ustack/ustack/wire"
@@ -25,24 +23,24 @@ import (
 // SYN may start a new incarnation (AcceptSYN), and Expire ends it after
 // 2*MSL, counting TW as the Conn does.
 //
-// Records live in fixed-size chunks that never move, indexed by an
-// open-addressed hash of the tuple and linked in deadline order, so the
+// Records live in fixed-size chunks that never move, indexed by the
+// open-addressed index of internal/flowtab (slot numbers, the keys kept
+// in the records; the hash and probing of the glue's 4-tuple table) and
+// linked in deadline order, so the
 // expiring end is always the list's head: adding, finding, restarting
 // and expiring are O(1) (amortized), and the garbage collector sees no
 // pointer in any of it. A TimeWaitTable is not safe for concurrent use;
 // it belongs to one shard, like its Config's Cache.
 type TimeWaitTable struct {
-	cfg  Config
-	cnt  *Counters
-	seed maphash.Seed
+	cfg Config
+	cnt *Counters
 
 	chunks []*[twChunk]twRecord // slot i is chunks[i/twChunk][i%twChunk]; slot 0 is never used
 	slots  uint32               // slots handed out so far (including 0)
 	free   uint32               // first free slot (linked through next), 0 if none
 	n      int                  // records in use
 
-	idx  []uint32 // open addressing, linear probing: 0 empty, else a slot
-	mask uint32
+	idx *flowtab.Index // tuple -> slot, the key kept in the record
 
 	head, tail uint32 // records by deadline, earliest first
 
@@ -55,14 +53,10 @@ type TimeWaitTable struct {
 // twChunk is how many records one allocation holds.
 const twChunk = 512
 
-// twKey is a tuple as bytes: both addresses in 16-byte form, both ports,
-// and whether the addresses are IPv4.
-type twKey [16 + 16 + 2 + 2 + 1]byte
-
 // twRecord is one connection in TIME-WAIT.
 type twRecord struct {
 	twState
-	key        twKey
+	key        flowtab.Key
 	used       bool
 	deadline   time.Duration
 	prev, next uint32 // deadline order while used; next links the free list otherwise
@@ -73,13 +67,16 @@ type TimeWaitRef uint32
 
 // NewTimeWaitTable returns an empty table whose records follow cfg (its
 // TimeWait, OOWACKInterval, PAWSIdle, DisableDSACK, challenge-ACK limiter)
-// and count into cfg.Counters.
-func NewTimeWaitTable(cfg Config) (*TimeWaitTable, error) {
+// and count into cfg.Counters; seed keys its index's hash (four random
+// words, as for flowtab.New).
+func NewTimeWaitTable(cfg Config, seed [4]uint64) (*TimeWaitTable, error) {
 	cfg, err := cfg.resolve()
 	if err != nil {
 		return nil, err
 	}
-	return &TimeWaitTable{cfg: cfg, cnt: cfg.Counters, seed: maphash.MakeSeed()}, nil
+	t := &TimeWaitTable{cfg: cfg, cnt: cfg.Counters}
+	t.idx = flowtab.NewIndex(seed, func(i uint32) *flowtab.Key { return &t.rec(i).key })
+	return t, nil
 }
 
 // Len is the number of connections in the table.
@@ -95,10 +92,8 @@ func (t *TimeWaitTable) Add(c *Conn) bool {
 	if c.state != TimeWait || !c.isArmed(timerTimeWait) || c.tuple.Local.Addr().Zone() != "" || c.tuple.Remote.Addr().Zone() != "" {
 		return false
 	}
-	var k twKey
-	k.set(c.tuple)
-	h := t.hash(&k)
-	if _, found := t.find(&k, h); found {
+	k := flowtab.MakeKey(c.tuple.Local, c.tuple.Remote)
+	if _, found := t.idx.Get(&k); found {
 		return false
 	}
 	i := t.alloc()
@@ -106,11 +101,7 @@ func (t *TimeWaitTable) Add(c *Conn) bool {
 	*r = twRecord{twState: c.twState(), key: k, used: true, deadline: c.timers[timerTimeWait]}
 	t.n++
 	t.link(i)
-	if uint32(t.n)*2 > uint32(len(t.idx)) {
-		t.grow()
-	} else {
-		t.insertIdx(i, h)
-	}
+	t.idx.Add(i)
 	c.rcvQ.free()
 	ev := c.events
 	c.toClosed()
@@ -123,13 +114,17 @@ func (t *TimeWaitTable) Lookup(tu Tuple) (TimeWaitRef, bool) {
 	if t.n == 0 || tu.Local.Addr().Zone() != "" || tu.Remote.Addr().Zone() != "" {
 		return 0, false
 	}
-	var k twKey
-	k.set(tu)
-	pos, found := t.find(&k, t.hash(&k))
-	if !found {
+	return t.LookupKey(flowtab.MakeKey(tu.Local, tu.Remote))
+}
+
+// LookupKey is Lookup by the tuple's flowtab key (the one the glue builds
+// from a segment's headers).
+func (t *TimeWaitTable) LookupKey(k flowtab.Key) (TimeWaitRef, bool) {
+	if t.n == 0 {
 		return 0, false
 	}
-	return TimeWaitRef(t.idx[pos]), true
+	i, found := t.idx.Get(&k)
+	return TimeWaitRef(i), found
 }
 
 // Input processes one segment for record ref (SEGMENT ARRIVES in
@@ -203,7 +198,7 @@ func (t *TimeWaitTable) Expire(now time.Duration) int {
 func (t *TimeWaitTable) Tuples(f func(Tuple)) {
 	for i := uint32(1); i < t.slots; i++ {
 		if r := t.rec(i); r.used {
-			f(r.key.tuple())
+			f(r.tuple())
 		}
 	}
 }
@@ -220,12 +215,12 @@ type TimeWaitInfo struct {
 // Info describes record ref.
 func (t *TimeWaitTable) Info(ref TimeWaitRef) TimeWaitInfo {
 	r := t.rec(uint32(ref))
-	return TimeWaitInfo{Tuple: r.key.tuple(), Deadline: r.deadline, SndNxt: r.sndMax, RcvNxt: r.rcvNxt}
+	return TimeWaitInfo{Tuple: r.tuple(), Deadline: r.deadline, SndNxt: r.sndMax, RcvNxt: r.rcvNxt}
 }
 
 // sendAck sends the record's ACK.
 func (t *TimeWaitTable) sendAck(now time.Duration, r *twRecord, out Output) {
-	t.tuple = r.key.tuple()
+	t.tuple = r.tuple()
 	r.ack(now, &t.tuple, &t.hdr, &t.opts, &t.cfg, t.cnt)
 	out.Send(&t.tuple, &t.hdr, &t.opts, nil, nil)
 }
@@ -257,7 +252,7 @@ func (t *TimeWaitTable) alloc() uint32 {
 func (t *TimeWaitTable) remove(i uint32) {
 	r := t.rec(i)
 	t.unlink(i)
-	t.deleteIdx(i)
+	t.idx.Delete(i)
 	*r = twRecord{next: t.free}
 	t.free = i
 	t.n--
@@ -302,104 +297,8 @@ func (t *TimeWaitTable) unlink(i uint32) {
 	r.prev, r.next = 0, 0
 }
 
-// hash is the index hash of k, keyed per table.
-func (t *TimeWaitTable) hash(k *twKey) uint32 {
-	return uint32(maphash.Bytes(t.seed, k[:]))
-}
-
-// find returns the index position holding k (found) or the empty
-// position where k would go.
-func (t *TimeWaitTable) find(k *twKey, h uint32) (pos uint32, found bool) {
-	if len(t.idx) == 0 {
-		return 0, false
-	}
-	for pos = h & t.mask; ; pos = (pos + 1) & t.mask {
-		i := t.idx[pos]
-		if i == 0 {
-			return pos, false
-		}
-		if t.rec(i).key == *k {
-			return pos, true
-		}
-	}
-}
-
-// insertIdx enters slot i, whose key hashes to h, in the index.
-func (t *TimeWaitTable) insertIdx(i, h uint32) {
-	pos := h & t.mask
-	for t.idx[pos] != 0 {
-		pos = (pos + 1) & t.mask
-	}
-	t.idx[pos] = i
-}
-
-// deleteIdx takes slot i out of the index, moving back the entries after
-// it that would otherwise no longer be found (linear probing's deletion).
-func (t *TimeWaitTable) deleteIdx(i uint32) {
-	r := t.rec(i)
-	pos, found := t.find(&r.key, t.hash(&r.key))
-	if !found {
-		return
-	}
-	for {
-		t.idx[pos] = 0
-		next := pos
-		for {
-			next = (next + 1) & t.mask
-			j := t.idx[next]
-			if j == 0 {
-				return
-			}
-			home := t.hash(&t.rec(j).key) & t.mask
-			// j may move to pos if its home is not in (pos, next].
-			if (next-home)&t.mask >= (next-pos)&t.mask {
-				t.idx[pos] = j
-				pos = next
-				break
-			}
-		}
-	}
-}
-
-// grow doubles the index (at least 64 positions) and re-enters every
-// record, keeping the load at most one half.
-func (t *TimeWaitTable) grow() {
-	size := max(len(t.idx)*2, 64)
-	for uint32(t.n)*2 > uint32(size) {
-		size *= 2
-	}
-	t.idx = make([]uint32, size)
-	t.mask = uint32(size - 1)
-	for i := uint32(1); i < t.slots; i++ {
-		if r := t.rec(i); r.used {
-			t.insertIdx(i, t.hash(&r.key))
-		}
-	}
-}
-
-// set fills k from tuple tu.
-func (k *twKey) set(tu Tuple) {
-	l, r := tu.Local.Addr().As16(), tu.Remote.Addr().As16()
-	copy(k[0:16], l[:])
-	copy(k[16:32], r[:])
-	binary.BigEndian.PutUint16(k[32:], tu.Local.Port())
-	binary.BigEndian.PutUint16(k[34:], tu.Remote.Port())
-	k[36] = 0
-	if tu.Local.Addr().Is4() {
-		k[36] = 1
-	}
-}
-
-// tuple is the Tuple k was made from.
-func (k *twKey) tuple() Tuple {
-	addr := func(b []byte) netip.Addr {
-		if k[36] == 1 {
-			return netip.AddrFrom4([4]byte(b[12:16]))
-		}
-		return netip.AddrFrom16([16]byte(b))
-	}
-	return Tuple{
-		Local:  netip.AddrPortFrom(addr(k[0:16]), binary.BigEndian.Uint16(k[32:])),
-		Remote: netip.AddrPortFrom(addr(k[16:32]), binary.BigEndian.Uint16(k[34:])),
-	}
+// tuple is the record's 4-tuple.
+func (r *twRecord) tuple() Tuple {
+	l, rm := r.key.AddrPorts()
+	return Tuple{Local: l, Remote: rm}
 }

@@ -44,7 +44,7 @@ func newTWPair(t *testing.T, ts bool, peerOpts string) *twPair {
 		h.out("TIME-WAIT --> <SEQ=102><ACK=402><CTL=ACK>")
 		*hp = h
 	}
-	tab, err := NewTimeWaitTable(p.rec.cfg)
+	tab, err := NewTimeWaitTable(p.rec.cfg, [4]uint64{1, 2, 3, 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestTimeWaitRecordAcceptsNewerSYN(t *testing.T) {
 func TestTimeWaitTableChurn(t *testing.T) {
 	cfg := Linux()
 	cfg.Counters = &Counters{}
-	tab, err := NewTimeWaitTable(cfg)
+	tab, err := NewTimeWaitTable(cfg, [4]uint64{1, 2, 3, 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ func TestTimeWaitRecordSize(t *testing.T) {
 		t.Fatalf("twRecord is %d bytes", s)
 	}
 	cfg := Linux()
-	tab, err := NewTimeWaitTable(cfg)
+	tab, err := NewTimeWaitTable(cfg, [4]uint64{1, 2, 3, 4})
 	if err != nil {
 		t.Fatal(err)
 	}

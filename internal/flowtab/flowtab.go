@@ -51,6 +51,26 @@ func MakeKey4(local, remote uint32, lport, rport uint16) Key {
 	}
 }
 
+// AddrPorts is the tuple k was made from: IPv4 addresses come back as
+// IPv4 (an IPv4-mapped IPv6 address too, being the same key), zones are
+// not kept.
+func (k *Key) AddrPorts() (local, remote netip.AddrPort) {
+	return netip.AddrPortFrom(addr(k.la), uint16(k.ports>>16)),
+		netip.AddrPortFrom(addr(k.ra), uint16(k.ports))
+}
+
+func addr(w [2]uint64) netip.Addr {
+	if w[0] == 0 && w[1]>>32 == 0xffff {
+		var b [4]byte
+		binary.BigEndian.PutUint32(b[:], uint32(w[1]))
+		return netip.AddrFrom4(b)
+	}
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], w[0])
+	binary.BigEndian.PutUint64(b[8:], w[1])
+	return netip.AddrFrom16(b)
+}
+
 // v4mapped is the ::ffff:0:0/96 prefix in the low word of an address.
 const v4mapped = 0xffff << 32
 
@@ -106,11 +126,14 @@ func mix(a, b uint64) uint64 {
 	return hi ^ lo
 }
 
-func (t *Table[V]) hash(k *Key) uint64 {
+func (t *Table[V]) hash(k *Key) uint64 { return hashKey(&t.seed, k) }
+
+// hashKey is the seeded hash of Table and Index.
+func hashKey(seed *[4]uint64, k *Key) uint64 {
 	const m = 0x9e3779b97f4a7c15
-	h := mix(k.la[0]^t.seed[0], k.la[1]^m)
-	h ^= mix(k.ra[0]^t.seed[1], k.ra[1]^t.seed[2])
-	return mix(h^uint64(k.ports)^t.seed[3], m)
+	h := mix(k.la[0]^seed[0], k.la[1]^m)
+	h ^= mix(k.ra[0]^seed[1], k.ra[1]^seed[2])
+	return mix(h^uint64(k.ports)^seed[3], m)
 }
 
 // Get returns the value stored under k and whether there is one.

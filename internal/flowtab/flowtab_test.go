@@ -90,6 +90,27 @@ func TestKeyDistinguishesEveryField(t *testing.T) {
 	}
 }
 
+// AddrPorts gives back the tuple a key was made from.
+func TestAddrPortsRoundTrip(t *testing.T) {
+	for _, tc := range [][2]string{
+		{"10.0.0.1:80", "10.0.0.2:40000"},
+		{"0.0.0.0:1", "255.255.255.255:65535"},
+		{"[fd00::1]:443", "[2001:db8::7]:51000"},
+		{"[::]:0", "[ffff::ffff]:9"},
+	} {
+		l, r := netip.MustParseAddrPort(tc[0]), netip.MustParseAddrPort(tc[1])
+		k := MakeKey(l, r)
+		if gl, gr := k.AddrPorts(); gl != l || gr != r {
+			t.Errorf("MakeKey(%v, %v).AddrPorts() = %v, %v", l, r, gl, gr)
+		}
+	}
+	// An IPv4-mapped address is the same flow as the IPv4 one.
+	k := MakeKey(netip.MustParseAddrPort("[::ffff:10.0.0.1]:80"), netip.MustParseAddrPort("10.0.0.2:7"))
+	if l, _ := k.AddrPorts(); l != netip.MustParseAddrPort("10.0.0.1:80") {
+		t.Errorf("mapped address came back as %v", l)
+	}
+}
+
 // Lookups, replacements and insert/delete cycles allocate nothing once the
 // table has reached its size.
 func TestAllocs(t *testing.T) {

@@ -109,11 +109,6 @@ func (l *tcpLayer) init(s *Stack, cfg tcp.Config) error {
 	if l.dead, err = tcp.NewClosedConn(rcfg, tcp.Tuple{}); err != nil {
 		return err
 	}
-	if l.tw, err = tcp.NewTimeWaitTable(rcfg); err != nil {
-		return err
-	}
-	l.twTimer.l = l
-	l.twTimer.timer.Init(&l.twTimer)
 	src := s.cfg.Rand
 	if src == nil {
 		src = rand.Reader
@@ -136,10 +131,16 @@ func (l *tcpLayer) init(s *Stack, cfg tcp.Config) error {
 	if _, err := io.ReadFull(src, seed[:]); err != nil {
 		return fmt.Errorf("ustack: reading a secret for the connection table: %w", err)
 	}
-	l.conns = flowtab.New[*endpoint]([4]uint64{
+	hashSeed := [4]uint64{
 		binary.LittleEndian.Uint64(seed[0:]), binary.LittleEndian.Uint64(seed[8:]),
 		binary.LittleEndian.Uint64(seed[16:]), binary.LittleEndian.Uint64(seed[24:]),
-	})
+	}
+	l.conns = flowtab.New[*endpoint](hashSeed)
+	if l.tw, err = tcp.NewTimeWaitTable(rcfg, hashSeed); err != nil {
+		return err
+	}
+	l.twTimer.l = l
+	l.twTimer.timer.Init(&l.twTimer)
 	l.listeners = make(map[uint16]*listenEP)
 	l.responder.Counters = &l.counters
 	l.out.l = l
@@ -191,13 +192,10 @@ func (l *tcpLayer) Deliver(now time.Duration, p *ip.Packet, b *link.Buf, out ip.
 		ep, _ = l.conns.Get(k)
 		l.lastK, l.lastEp = k, ep
 	}
-	t := tcp.Tuple{
-		Local:  netip.AddrPortFrom(p.Dst, th.DstPort()),
-		Remote: netip.AddrPortFrom(p.Src, th.SrcPort()),
-	}
 	if ep != nil {
 		if ep.conn.State() == tcp.TimeWait && seg.Flags&(wire.TCPFlagSYN|wire.TCPFlagACK|wire.TCPFlagRST) == wire.TCPFlagSYN {
 			if iss, ok := ep.conn.AcceptSYNInTimeWait(now, seg); ok {
+				t := ep.tuple
 				if ln := l.listenerFor(t.Local); ln != nil {
 					l.remove(ep)
 					c := ln.l.InputISS(now, t.Local, t.Remote, seg, b, &l.out, iss)
@@ -213,11 +211,14 @@ func (l *tcpLayer) Deliver(now time.Duration, p *ip.Packet, b *link.Buf, out ip.
 		l.touch(ep)
 		return
 	}
-	if l.tw.Len() > 0 {
-		if ref, ok := l.tw.Lookup(t); ok {
-			l.deliverTimeWait(now, ref, t, seg, b)
-			return
-		}
+	// No connection: the tuple as netip values, for what follows.
+	t := tcp.Tuple{
+		Local:  netip.AddrPortFrom(p.Dst, th.DstPort()),
+		Remote: netip.AddrPortFrom(p.Src, th.SrcPort()),
+	}
+	if ref, ok := l.tw.LookupKey(k); ok {
+		l.deliverTimeWait(now, ref, t, seg, b)
+		return
 	}
 	if ln := l.listenerFor(t.Local); ln != nil {
 		if !l.gro {

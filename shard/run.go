@@ -301,7 +301,7 @@ func minWait(w, d time.Duration) time.Duration {
 
 // napEnded passes on whether Run's iteration did work and, if Run's
 // last sleep was ended by its nap (parkBorrowed) and there was work,
-// counts a lost wake-up (Stats.Naps).
+// counts it in Stats.Naps.
 func (s *Shard) napEnded(work bool) bool {
 	if s.napped {
 		s.napped = false

@@ -313,7 +313,6 @@ type cpsChain struct {
 	run    *cpsRun
 	server netip.AddrPort
 	free   []*cpsConn // handlers whose connection has ended
-	live   int        // connections of this chain not yet Closed
 }
 
 // cpsRun is what the chains share with the measuring goroutine.
@@ -347,9 +346,7 @@ func (ch *cpsChain) next(c *ustack.EventConn) {
 	} else {
 		k = &cpsConn{ch: ch}
 	}
-	ch.live++
 	if _, err := c.DialEvents(ch.server, k); err != nil {
-		ch.live--
 		ch.free = append(ch.free, k)
 		ch.fail(err)
 		ch.run.ended <- struct{}{} // the chain cannot go on
@@ -402,7 +399,6 @@ func (k *cpsConn) Writable(*ustack.EventConn) {}
 
 func (k *cpsConn) Closed(c *ustack.EventConn, err error) {
 	ch := k.ch
-	ch.live--
 	if !k.counted {
 		if err == nil {
 			err = errors.New("closed before the answer")
@@ -423,7 +419,6 @@ func eventCPS(ctx context.Context, pr *pair, p bench.Params, clients int) (*benc
 	for range clients {
 		ch := &cpsChain{run: run, server: pr.server()}
 		k := &cpsConn{ch: ch}
-		ch.live = 1
 		if _, err := pr.a.DialEvents(ch.server, k); err != nil {
 			run.stop.Store(true)
 			waitChains(run, started)

@@ -117,6 +117,7 @@ func (ln *listenEP) OnTimer(now time.Duration, tx *shard.TX) {
 func (ln *listenEP) handOut() {
 	if ln.sock != nil {
 		ln.sock.wake()
+		ln.layer.woke()
 		return
 	}
 	for ln.acc != nil && !ln.closed {

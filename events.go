@@ -292,6 +292,7 @@ func (t *dialEventsTask) Run(now time.Duration, tx *shard.TX) {
 	t.s.tcp.enter(now, tx)
 	t.dial(now)
 	t.done <- struct{}{}
+	tx.Woke()
 }
 
 // dial starts the connection (shard).

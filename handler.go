@@ -68,6 +68,7 @@ func (t *funcTask) Run(now time.Duration, tx *shard.TX) {
 	t.s.tcp.enter(now, tx)
 	t.f(now, tx)
 	close(t.done)
+	tx.Woke()
 }
 
 // do runs f on the shard goroutine and waits for it. For a Manual stack the

@@ -159,6 +159,7 @@ func (e *sockEvents) Closed(_ *EventConn, err error) {
 func (c *TCPConn) dialDone(err error) {
 	if c.dialing.CompareAndSwap(true, false) {
 		c.dialc <- err
+		c.s.tcp.woke()
 	}
 }
 
@@ -259,6 +260,7 @@ func (t *connTask) serve(now time.Duration) {
 	}
 	t.state.Store(taskIdle)
 	t.done <- struct{}{}
+	l.woke()
 }
 
 // withdraw takes back a request that has not completed: true if it was

@@ -155,6 +155,17 @@ func (l *tcpLayer) enter(now time.Duration, tx ip.Output) {
 	l.out.tx = tx
 }
 
+// woke tells the shard that a goroutine waiting on a socket call was just
+// made runnable (shard.TX.Woke), so the loop yields its processor to it.
+func (l *tcpLayer) woke() { wokeOut(l.out.tx) }
+
+// wokeOut calls Woke on o when o is a shard's TX (or anything with one).
+func wokeOut(o ip.Output) {
+	if w, ok := o.(interface{ Woke() }); ok {
+		w.Woke()
+	}
+}
+
 // Deliver is the IP layer's hand-off of one TCP segment (RFC 9293 §3.10.7).
 func (l *tcpLayer) Deliver(now time.Duration, p *ip.Packet, b *link.Buf, out ip.Output) {
 	l.enter(now, out)

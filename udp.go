@@ -182,6 +182,7 @@ func (t *udpSendTask) Run(now time.Duration, tx *shard.TX) {
 	t.b = nil
 	t.err = t.u.table.Output(now, t.ep, t.dst, b, tx)
 	t.done <- struct{}{} // never blocks: one slot, one Run per use
+	tx.Woke()
 }
 
 // udpSend runs t on the shard and waits for it. It reports errClosed when

@@ -72,6 +72,7 @@ func (r *udpReceiver) Receive(head, tail *link.Buf, n int) {
 	c.tail = tail
 	c.mu.Unlock()
 	c.rd.wake()
+	c.s.shard.TX().Woke()
 }
 
 func (c *UDPConn) freeList(b *link.Buf) {

@@ -351,3 +351,56 @@ func TestRunParkTimerRetargeted(t *testing.T) {
 		}
 	}
 }
+
+// frozenClock never advances: a spinning Run's periodic yield (yieldEvery
+// since the last) then never comes due after the first.
+type frozenClock struct{}
+
+func (frozenClock) Now() time.Duration { return time.Second }
+
+// wokeTask runs on the shard and, when woke is set, reports that it made a
+// goroutine runnable.
+type wokeTask struct {
+	woke bool
+	done chan struct{}
+}
+
+func (w *wokeTask) Run(_ time.Duration, tx *TX) {
+	if w.woke {
+		tx.Woke()
+	}
+	w.done <- struct{}{}
+}
+
+// TestRunYieldsAfterWoke: a spinning Run gives up its processor after an
+// iteration that called TX.Woke and not after one that only did work.
+func TestRunYieldsAfterWoke(t *testing.T) {
+	for _, mode := range []Mode{Busy, Adaptive} {
+		t.Run(mode.String(), func(t *testing.T) {
+			l := newFakeLink(64)
+			s := newTestShard(t, waitLink{l}, &echo{l: l}, Config{Mode: mode, Clock: frozenClock{}})
+			cancel, errc := startRun(t, s)
+			defer stopRun(t, cancel, errc)
+			// The first look at the clock yields (nothing yielded before);
+			// wait for it, then the count must move only with Woke.
+			waitFor(t, "the first periodic yield", func() bool { return s.Stats().Yields >= 1 })
+			base := s.Stats().Yields
+			plain := &wokeTask{done: make(chan struct{}, 1)}
+			for range 5 {
+				if !s.Submit(plain) {
+					t.Fatal("Submit refused")
+				}
+				recvWithin(t, "a task that did work", plain.done)
+			}
+			woke := &wokeTask{woke: true, done: make(chan struct{}, 1)}
+			if !s.Submit(woke) {
+				t.Fatal("Submit refused")
+			}
+			recvWithin(t, "a task that woke a goroutine", woke.done)
+			waitFor(t, "the yield after Woke", func() bool { return s.Stats().Yields > base })
+			if got := s.Stats().Yields; got != base+1 {
+				t.Errorf("Yields went from %d to %d over 5 iterations with work and 1 with Woke, want +1", base, got)
+			}
+		})
+	}
+}

@@ -37,10 +37,14 @@ type Stats struct {
 	// found work: frames that came after a ReturnSoon gave the loop
 	// back, or a wake-up lost after a Return (borrow.go).
 	Naps uint64
+	// Yields counts the times a spinning Run gave its processor to other
+	// goroutines (runtime.Gosched): after an iteration that called
+	// TX.Woke, and periodically while it polls (run.go, yielder).
+	Yields uint64
 }
 
 type counters struct {
-	iterations, idle, parks, wakeups, rx, tx, txRetries, txDrops, tasks, timers, naps atomic.Uint64
+	iterations, idle, parks, wakeups, rx, tx, txRetries, txDrops, tasks, timers, naps, yields atomic.Uint64
 }
 
 // Shard is one event loop; see the package documentation. All methods
@@ -181,6 +185,7 @@ func (s *Shard) Stats() Stats {
 		TasksRun:       s.st.tasks.Load(),
 		TimersFired:    s.st.timers.Load(),
 		Naps:           s.st.naps.Load(),
+		Yields:         s.st.yields.Load(),
 	}
 }
 

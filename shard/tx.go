@@ -24,6 +24,7 @@ type TX struct {
 	limit   int
 	hold    time.Duration
 	stuck   time.Duration // when the current run of no progress began
+	woke    bool          // Woke was called since the loop last looked
 
 	sent, retried, dropped uint64
 }
@@ -35,6 +36,23 @@ func (t *TX) init(l link.Link, batch, queueLen, retries int, hold time.Duration)
 	t.batch = batch
 	t.limit = retries
 	t.hold = hold
+}
+
+// Woke tells the loop that the work of this iteration made a goroutine
+// runnable: it completed a blocking call (a socket Read, Write, Accept or
+// Dial) whose caller waits in the Go scheduler. After such an iteration a
+// spinning Run yields its processor at once, so that goroutine runs
+// without waiting for the loop's periodic yield; iterations that woke
+// nobody (the event API's, whose handlers run on the shard) do not pay
+// for a yield. Calling it when the caller turns out not to wait costs one
+// needless yield.
+func (t *TX) Woke() { t.woke = true }
+
+// takeWoke reports and clears Woke's mark.
+func (t *TX) takeWoke() bool {
+	w := t.woke
+	t.woke = false
+	return w
 }
 
 // Send queues b for transmission; TX owns b from now on. A burst's worth

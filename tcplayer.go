@@ -155,6 +155,15 @@ func (l *tcpLayer) enter(now time.Duration, tx ip.Output) {
 	l.out.tx = tx
 }
 
+// getBuf takes a transmit buffer for out: from the shard TX's cache of
+// buffers taken ahead (shard.TX.Get), or from out's pool.
+func getBuf(out ip.Output) *link.Buf {
+	if t, ok := out.(*shard.TX); ok {
+		return t.Get()
+	}
+	return out.Pool().Get()
+}
+
 // woke tells the shard that a goroutine waiting on a socket call was just
 // made runnable (shard.TX.Woke), so the loop yields its processor to it.
 func (l *tcpLayer) woke() { wokeOut(l.out.tx) }
@@ -273,7 +282,7 @@ func (o *segOut) SendGSO(t *tcp.Tuple, h *wire.TCPHeader, opts *wire.TCPOptions,
 }
 
 func (o *segOut) send(t *tcp.Tuple, h *wire.TCPHeader, opts *wire.TCPOptions, p1, p2 []byte, gso int) {
-	b := o.tx.Pool().Get()
+	b := getBuf(o.tx)
 	if b == nil {
 		o.l.stats.OutNoBuffers++
 		return

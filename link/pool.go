@@ -47,6 +47,7 @@ type Pool struct {
 	tail     atomic.Uint64 // next slot to put into
 	_        [56]byte
 	misses   atomic.Uint64
+	cached   atomic.Int64 // buffers held by Caches (cache.go)
 }
 
 type slot struct {
@@ -104,7 +105,10 @@ func MustPool(cfg PoolConfig) *Pool {
 
 // Get takes a buffer, reset to an empty window with full headroom, or
 // returns nil when the pool is empty (counted in Misses).
-func (p *Pool) Get() *Buf {
+func (p *Pool) Get() *Buf { return p.get(true) }
+
+// get is Get; miss says whether an empty pool counts in Misses.
+func (p *Pool) get(miss bool) *Buf {
 	pos := p.head.Load()
 	for {
 		s := &p.ring[pos&p.mask]
@@ -121,7 +125,9 @@ func (p *Pool) Get() *Buf {
 			}
 			pos = p.head.Load()
 		case d < 0:
-			p.misses.Add(1)
+			if miss {
+				p.misses.Add(1)
+			}
 			return nil
 		default:
 			pos = p.head.Load()
@@ -163,12 +169,17 @@ func (p *Pool) Cap() int { return len(p.all) }
 // BufSize is the usable bytes per buffer, headroom excluded.
 func (p *Pool) BufSize() int { return p.size }
 
-// Available is how many buffers are free now (a racy snapshot).
+// Available is how many buffers are free now (a racy snapshot); buffers
+// held by a Cache are not.
 func (p *Pool) Available() int { return int(p.tail.Load() - p.head.Load()) }
 
-// InUse is how many buffers are taken now (a racy snapshot). A stack at rest
-// has every buffer back: tests assert InUse() == 0 after churn.
-func (p *Pool) InUse() int { return len(p.all) - p.Available() }
+// Cached is how many buffers Caches hold now (a racy snapshot).
+func (p *Pool) Cached() int { return int(p.cached.Load()) }
+
+// InUse is how many buffers are taken now, not counting those a Cache
+// holds (a racy snapshot). A stack at rest has every buffer back: tests
+// assert InUse() == 0 after churn.
+func (p *Pool) InUse() int { return len(p.all) - p.Available() - p.Cached() }
 
 // Misses counts Get calls that found the pool empty.
 func (p *Pool) Misses() uint64 { return p.misses.Load() }

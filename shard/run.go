@@ -36,6 +36,7 @@ func (s *Shard) Run(ctx context.Context) error {
 	s.timer.Stop()
 	s.timerSet = false
 	s.tx.flush()
+	s.tx.cache.Drain()
 	s.publishIters()
 	if s.closed.Load() {
 		s.tx.drop()
@@ -92,10 +93,12 @@ type rxPeeker interface{ RxPending() bool }
 // probeSpins looks have found none. An idle loop iteration reads the
 // clock, polls the link, the inbox and the timer wheel and runs the
 // handler's EndBurst (a few hundred ns); a look costs two atomic loads,
-// so a frame that arrives while the shard spins is seen sooner. Timers
+// so a frame that arrives while the shard spins is seen sooner. First it
+// tops up the TX's cache of buffers (TX.Get), off the critical path. Timers
 // wait at most probeSpins looks longer. Links without RxPending get no
 // probe: only a full iteration can see their frames.
 func (s *Shard) probe() {
+	s.tx.cache.Fill()
 	if s.peek == nil {
 		return
 	}
@@ -274,6 +277,7 @@ func (s *Shard) park(ctx context.Context, now time.Duration, fw *fdWaiter) error
 	// since we let it go either sees the flag or we see its borrow.
 	gen := s.borrows.Load()
 	s.publishIters()
+	s.tx.cache.Drain() // a parked shard holds no buffers
 	held = false
 	s.release()
 	s.sleeping.Store(true)

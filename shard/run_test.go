@@ -404,3 +404,46 @@ func TestRunYieldsAfterWoke(t *testing.T) {
 		})
 	}
 }
+
+// TestRunCachesBuffers: a spinning loop takes buffers ahead of need
+// (TX.Get hands them out), and gives them back before it parks and when
+// Run returns, so an idle stack holds none.
+func TestRunCachesBuffers(t *testing.T) {
+	l := newFakeLink(64)
+	s := newTestShard(t, waitLink{l}, &echo{l: l}, Config{Mode: Busy})
+	cancel, errc := startRun(t, s)
+	waitFor(t, "the spinning loop to fill its cache", func() bool { return l.pool.Cached() == link.CacheSize })
+	exercise(t, s, l)
+	stopRun(t, cancel, errc)
+	if l.pool.Cached() != 0 || l.pool.InUse() != 0 {
+		t.Fatalf("after Run: Cached=%d InUse=%d, want 0, 0", l.pool.Cached(), l.pool.InUse())
+	}
+
+	s = newTestShard(t, waitLink{l}, &echo{l: l}, Config{Mode: Adaptive, SpinTime: 100 * time.Microsecond})
+	cancel, errc = startRun(t, s)
+	defer stopRun(t, cancel, errc)
+	waitFor(t, "an idle adaptive loop to park", func() bool { return s.Stats().Parks > 0 })
+	if l.pool.Cached() != 0 {
+		t.Fatalf("parked with %d buffers cached", l.pool.Cached())
+	}
+	// TX.Get serves from the cache first, then from the pool.
+	done := make(chan *link.Buf, 1)
+	if !s.Submit(funcTask(func(_ time.Duration, tx *TX) { done <- tx.Get() })) {
+		t.Fatal("Submit refused")
+	}
+	var b *link.Buf
+	select {
+	case b = <-done:
+	case <-time.After(failAfter):
+		t.Fatal("the task did not run")
+	}
+	if b == nil || b.Len() != 0 || b.Pool() != l.pool {
+		t.Fatalf("TX.Get = %v", b)
+	}
+	b.Free()
+}
+
+// funcTask is a Task that runs a function.
+type funcTask func(now time.Duration, tx *TX)
+
+func (f funcTask) Run(now time.Duration, tx *TX) { f(now, tx) }

@@ -25,6 +25,7 @@ type TX struct {
 	hold    time.Duration
 	stuck   time.Duration // when the current run of no progress began
 	woke    bool          // Woke was called since the loop last looked
+	cache   link.Cache    // buffers taken ahead of need (Get)
 
 	sent, retried, dropped uint64
 }
@@ -32,6 +33,7 @@ type TX struct {
 func (t *TX) init(l link.Link, batch, queueLen, retries int, hold time.Duration) {
 	t.link = l
 	t.pool = l.Pool()
+	t.cache.Init(t.pool)
 	t.q = make([]*link.Buf, 0, queueLen)
 	t.batch = batch
 	t.limit = retries
@@ -76,6 +78,13 @@ func (t *TX) Send(b *link.Buf) {
 		t.flush()
 	}
 }
+
+// Get takes a buffer for a frame to Send from the link's pool, or nil when
+// the pool is empty. While it has nothing else to do, a spinning loop takes
+// a few buffers ahead of need and readies the lines a frame's headers go
+// in (link.Cache), so that a reply built right after a frame arrives finds
+// its buffer in this core's cache; Get hands those out first.
+func (t *TX) Get() *link.Buf { return t.cache.Get() }
 
 // Pool is the pool frames for Send should come from (the link's).
 func (t *TX) Pool() *link.Pool { return t.pool }
@@ -127,8 +136,9 @@ func (t *TX) endIteration(now time.Duration) {
 	}
 }
 
-// drop frees everything queued (shutdown).
+// drop frees everything queued (shutdown), and the buffers taken ahead.
 func (t *TX) drop() {
+	t.cache.Drain()
 	for i, b := range t.q {
 		b.Free()
 		t.q[i] = nil

@@ -227,7 +227,8 @@ func (l *Link) recvQueue(bufs []*link.Buf) int {
 		r := in.r
 		m := uint64(0)
 		for ; got < len(bufs) && r.ready(in.head+m); m++ {
-			b := r.at(in.head + m)
+			b, first := r.take(in.head + m)
+			l.touched = first
 			bufs[got] = b
 			got++
 			bytes += b.Len()

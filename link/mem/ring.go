@@ -58,8 +58,9 @@ type ring struct {
 // slot is one entry of a ring: the frame and the sequence number that
 // publishes it (pos+1 for the pos-th frame sent into the ring).
 type slot struct {
-	seq atomic.Uint64
-	buf *link.Buf
+	seq  atomic.Uint64
+	buf  *link.Buf
+	data *byte // the frame's first byte (nil when empty)
 }
 
 func newRing(size int) *ring {
@@ -71,6 +72,10 @@ func newRing(size int) *ring {
 func (r *ring) put(pos uint64, b *link.Buf) {
 	s := &r.slots[pos&r.mask]
 	s.buf = b
+	s.data = nil
+	if d := b.Bytes(); len(d) > 0 {
+		s.data = &d[0]
+	}
 	s.seq.Store(pos + 1)
 }
 
@@ -81,6 +86,20 @@ func (r *ring) ready(pos uint64) bool { return r.slots[pos&r.mask].seq.Load() ==
 // at is the frame at position pos; call it only after ready(pos) or, at
 // Close, for positions below tail.
 func (r *ring) at(pos uint64) *link.Buf { return r.slots[pos&r.mask].buf }
+
+// take is at for the consumer's Recv. It also loads the frame's first
+// byte, whose address the slot carries, and returns it for the caller to
+// keep (so the load is not optimised away): the Buf's line and the
+// frame's first line were both written on the producer's core, and this
+// way the two misses overlap instead of the data's waiting on the Buf's.
+func (r *ring) take(pos uint64) (*link.Buf, byte) {
+	s := &r.slots[pos&r.mask]
+	var first byte
+	if p := s.data; p != nil {
+		first = *p
+	}
+	return s.buf, first
+}
 
 // wake takes the armed registration, if any, and signals it without
 // blocking. Called by the producer after publishing and by Close.

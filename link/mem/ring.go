@@ -61,6 +61,7 @@ type slot struct {
 	seq  atomic.Uint64
 	buf  *link.Buf
 	data *byte // the frame's first byte (nil when empty)
+	_    [8]byte // 32 bytes: two slots per cache line, none across two
 }
 
 func newRing(size int) *ring {

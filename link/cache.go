@@ -50,24 +50,33 @@ func (c *Cache) Get() *Buf {
 func (c *Cache) Len() int { return c.n }
 
 // Fill tops c up from the pool (fewer when the pool runs short, which
-// does not count in Pool.Misses). Each
-// buffer taken is reset and has the two cache lines around its data's
-// start written, where a frame's link, network and transport headers go,
-// so that they are this core's when the frame is built.
+// does not count in Pool.Misses). Each buffer taken is reset and has the
+// two cache lines around its data's start written, where a frame's link,
+// network and transport headers go, so that they are this core's when the
+// frame is built.
 func (c *Cache) Fill() {
-	for c.n < CacheSize && c.p != nil {
-		b := c.p.get(false) // taking ahead of need: not a miss
-		if b == nil {
-			return
-		}
-		if off := b.off; off > 0 && off < len(b.b) {
-			b.b[off-1] = 0
-			b.b[off] = 0
-		}
-		c.bufs[c.n] = b
-		c.n++
-		c.p.cached.Add(1)
+	for c.FillOne() {
 	}
+}
+
+// FillOne takes one buffer ahead of need, as Fill does, unless c is full
+// or the pool empty. It reports whether it took one.
+func (c *Cache) FillOne() bool {
+	if c.n == CacheSize || c.p == nil {
+		return false
+	}
+	b := c.p.get(false) // taking ahead of need: not a miss
+	if b == nil {
+		return false
+	}
+	if off := b.off; off > 0 && off < len(b.b) {
+		b.b[off-1] = 0
+		b.b[off] = 0
+	}
+	c.bufs[c.n] = b
+	c.n++
+	c.p.cached.Add(1)
+	return true
 }
 
 // Drain gives every buffer c holds back to the pool.

@@ -60,7 +60,7 @@ type ring struct {
 type slot struct {
 	seq  atomic.Uint64
 	buf  *link.Buf
-	data *byte // the frame's first byte (nil when empty)
+	data *byte   // the frame's first byte (nil when empty)
 	_    [8]byte // 32 bytes: two slots per cache line, none across two
 }
 

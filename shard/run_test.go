@@ -447,3 +447,50 @@ func TestRunCachesBuffers(t *testing.T) {
 type funcTask func(now time.Duration, tx *TX)
 
 func (f funcTask) Run(now time.Duration, tx *TX) { f(now, tx) }
+
+// stepClock advances by step on every reading.
+type stepClock struct{ t, step time.Duration }
+
+func (c *stepClock) Now() time.Duration { c.t += c.step; return c.t }
+
+// TestYielderBacksOff: idle yields that return at once double the
+// interval up to yieldEveryMax; a yield during which something else ran
+// (it took yieldRan or more) brings it back to yieldEvery. A Woke yields
+// whatever the interval.
+func TestYielderBacksOff(t *testing.T) {
+	c := &stepClock{}
+	var n atomic.Uint64
+	y := yielder{every: yieldEvery, clock: c, n: &n}
+	now := time.Duration(0)
+	var got []time.Duration
+	for range 6 {
+		now = y.last + y.every
+		c.t = now
+		y.after(false, now)
+		got = append(got, y.every)
+	}
+	want := []time.Duration{2 * yieldEvery, 4 * yieldEvery, 8 * yieldEvery, yieldEveryMax, yieldEveryMax, yieldEveryMax}
+	if 8*yieldEvery != yieldEveryMax {
+		t.Fatalf("test assumes yieldEveryMax = 8 * yieldEvery")
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("intervals after quick yields = %v, want %v", got, want)
+		}
+	}
+	// Not due: no yield.
+	before := n.Load()
+	y.after(false, y.last+y.every-1)
+	if n.Load() != before {
+		t.Fatal("yielded before the interval was up")
+	}
+	// Woke: a yield at once; this one took yieldRan, so the interval
+	// drops back.
+	c.step = yieldRan
+	now = y.last + 1
+	c.t = now
+	y.after(true, now)
+	if n.Load() != before+1 || y.every != yieldEvery {
+		t.Fatalf("after a Woke yield that took %v: %d yields, interval %v; want %d, %v", yieldRan, n.Load()-before, y.every, 1, yieldEvery)
+	}
+}

@@ -84,15 +84,12 @@ func (r *ring) put(pos uint64, b *link.Buf) {
 // (consumer only).
 func (r *ring) ready(pos uint64) bool { return r.slots[pos&r.mask].seq.Load() == pos+1 }
 
-// at is the frame at position pos; call it only after ready(pos) or, at
-// Close, for positions below tail.
-func (r *ring) at(pos uint64) *link.Buf { return r.slots[pos&r.mask].buf }
-
-// take is at for the consumer's Recv. It also loads the frame's first
-// byte, whose address the slot carries, and returns it for the caller to
-// keep (so the load is not optimised away): the Buf's line and the
-// frame's first line were both written on the producer's core, and this
-// way the two misses overlap instead of the data's waiting on the Buf's.
+// take is the frame at position pos, for the consumer's Recv after
+// ready(pos). It also loads the frame's first byte, whose address the
+// slot carries, and returns it for the caller to keep (so the load is not
+// optimised away): the Buf's line and the frame's first line were both
+// written on the producer's core, and this way the two misses overlap
+// instead of the data's waiting on the Buf's.
 func (r *ring) take(pos uint64) (*link.Buf, byte) {
 	s := &r.slots[pos&r.mask]
 	var first byte

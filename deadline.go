@@ -8,9 +8,10 @@ import (
 	"time"
 )
 
-// Blocking socket calls (UDP now, TCP's net.Conn next) wait the same way:
-// each direction of a socket (read, write) is a waitDir, which holds the
-// direction's deadline and a one-slot wake-up token.
+// Blocking UDP socket calls and Accept wait the same way: each direction
+// of a socket (read, write) is a waitDir, which holds the direction's
+// deadline and a one-slot wake-up token. (A TCPConn's calls sleep on their
+// request instead, and use a deadline's waker: see tcpconn.go.)
 //
 // The shard never blocks and never wakes a goroutine per packet: protocol
 // code collects the sockets that became readable or writable during a
@@ -32,25 +33,40 @@ var (
 	errClosed  = net.ErrClosed
 )
 
-// deadline is one direction's deadline. Its channel is closed when the
+// deadline is one direction's deadline. A blocked caller learns that it
+// passed in one of two ways: through its channel (done), closed when the
 // deadline passes and replaced by a fresh one when the deadline is moved
-// after it passed, so blocked callers need only select on it.
+// after it passed (waitDir: UDP sockets, listeners), or through its waker
+// (TCPConn, whose blocked calls sleep on their request's own channel).
+//
+// Both the channel and the timer are made only when needed, so a socket
+// that sets a deadline on every connection but never blocks past it pays
+// for neither: the channel on the first call of done, the timer when a
+// future deadline is set while someone could be waiting for it — the
+// channel exists, or a caller is between block and unblock — or when
+// either of those begins with a future deadline set. Without a timer,
+// passed compares the deadline with the clock.
 type deadline struct {
 	mu      sync.Mutex
 	when    time.Time // zero: no deadline
 	timer   *time.Timer
-	c       chan struct{}
-	expired bool // c is closed
-	// set is true while when is non-zero or c is closed: passed reads it
+	c       chan struct{} // nil until done is called
+	expired bool          // the deadline passed (c, if made, is closed)
+	waiters int           // callers between block and unblock
+	// w, if set, is woken when the deadline passes.
+	w waker
+	// armed is true while when is non-zero or expired: passed reads it
 	// without the lock, so calls on a socket with no deadline take none.
 	armed atomic.Bool
 }
 
-func (d *deadline) init() { d.c = make(chan struct{}) }
+// A waker is told that a deadline passed. wake must not block.
+type waker interface{ wake() }
 
 // set moves the deadline to t (zero: none). It allocates nothing except
-// the first time a future deadline is set (the timer) and when a passed
-// deadline is moved into the future or cleared (a fresh channel).
+// the timer, the first time a future deadline must be timed (see
+// deadline), and a fresh channel when a passed deadline whose channel was
+// made is moved into the future or cleared.
 func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -69,6 +85,15 @@ func (d *deadline) set(t time.Time) {
 		return
 	}
 	d.reopen()
+	d.arm(dur)
+}
+
+// arm starts the timer for dur from now if anyone could be waiting for
+// the deadline (d.mu held).
+func (d *deadline) arm(dur time.Duration) {
+	if d.c == nil && d.waiters == 0 {
+		return
+	}
 	if d.timer == nil {
 		d.timer = time.AfterFunc(dur, d.fire)
 	} else {
@@ -93,18 +118,42 @@ func (d *deadline) fire() {
 	d.expire()
 }
 
+// expire marks the deadline passed: it closes the channel, if made, and
+// wakes the waker (d.mu held).
 func (d *deadline) expire() {
-	if !d.expired {
+	if d.expired {
+		return
+	}
+	d.expired = true
+	if d.c != nil {
 		close(d.c)
-		d.expired = true
+	}
+	if d.w != nil {
+		d.w.wake()
 	}
 }
 
 func (d *deadline) reopen() {
 	if d.expired {
-		d.c = make(chan struct{})
+		d.c = nil // made again, open, by the next done
 		d.expired = false
 	}
+}
+
+// start makes sure a deadline still ahead is timed now that someone may
+// wait for it, and expires one that has passed (d.mu held).
+func (d *deadline) start() {
+	if d.when.IsZero() || d.expired {
+		return
+	}
+	dur := time.Until(d.when)
+	if dur <= 0 {
+		d.expire()
+		return
+	}
+	// The timer, if any, may have been stopped by a set while nobody
+	// waited: time the deadline afresh.
+	d.arm(dur)
 }
 
 // done returns the channel that is closed when the current deadline
@@ -112,9 +161,33 @@ func (d *deadline) reopen() {
 // is moved: an unexpired channel is reused.
 func (d *deadline) done() <-chan struct{} {
 	d.mu.Lock()
-	c := d.c
+	defer d.mu.Unlock()
+	if d.c == nil {
+		d.c = make(chan struct{})
+		if d.expired {
+			close(d.c)
+			return d.c
+		}
+		d.start()
+	}
+	return d.c
+}
+
+// block tells the deadline that a caller is about to sleep until its
+// waker is woken: from now until unblock, the deadline is timed. If it
+// has already passed, the waker is woken at once.
+func (d *deadline) block() {
+	d.mu.Lock()
+	d.waiters++
+	d.start()
 	d.mu.Unlock()
-	return c
+}
+
+// unblock ends what block began.
+func (d *deadline) unblock() {
+	d.mu.Lock()
+	d.waiters--
+	d.mu.Unlock()
 }
 
 // passed reports whether the deadline has passed.
@@ -128,7 +201,7 @@ func (d *deadline) passed() bool {
 		return true
 	}
 	if !d.when.IsZero() && !time.Now().Before(d.when) {
-		d.expire() // the timer has not run yet
+		d.expire() // the timer has not run yet, or there is none
 		return true
 	}
 	return false
@@ -154,7 +227,6 @@ type waitDir struct {
 }
 
 func (w *waitDir) init() {
-	w.deadline.init()
 	w.token = make(chan struct{}, 1)
 }
 

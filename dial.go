@@ -80,10 +80,12 @@ func (s *Stack) dialTCP(ctx context.Context, network, address string) (*TCPConn,
 	}
 	c := newTCPConn(s)
 	c.dialing.Store(true)
-	// The dial task reports on c.dialc only: its failure to start, or the
-	// handshake's outcome. The caller sleeps once per Dial, not once for
-	// the task and again for the handshake.
-	t := &dialTask{c: c, raddr: raddr}
+	c.dialTo = raddr
+	// The dial task reports through c.dialDone only: its failure to
+	// start, or the handshake's outcome. The caller sleeps once per Dial,
+	// not once for the task and again for the handshake.
+	t := (*dialOp)(c)
+	sig := c.wt.signal() // before the task can report
 	select {
 	case <-s.closed:
 		return fail(nil, errClosed)
@@ -100,47 +102,54 @@ func (s *Stack) dialTCP(ctx context.Context, network, address string) (*TCPConn,
 		}
 	}
 	select {
-	case err := <-c.dialc:
-		switch {
+	case <-sig:
+		switch err := c.dialErr; {
 		case err == errDialNotStarted:
-			return fail(nil, withErrno(t.err))
+			return fail(nil, withErrno(c.startErr))
 		case err != nil:
 			c.release()
-			return fail(c.laddr, sockError(err))
+			return fail(c.localOrNil(), sockError(err))
 		}
 		return c, nil
 	case <-ctx.Done():
 		// The task may not have run yet: abandon queues its undo behind
-		// it (tasks run in order) and waits for it, after which c.laddr,
+		// it (tasks run in order) and waits for it, after which c.local,
 		// set by the task, is safe to read.
 		c.abandon()
-		return fail(c.laddr, ctxError(ctx.Err()))
+		return fail(c.localOrNil(), ctxError(ctx.Err()))
 	case <-s.closed:
 		return fail(nil, errClosed)
 	}
 }
 
-// errDialNotStarted tells DialTCPContext that its dialTask failed before
-// sending a SYN; the task's err says why.
+// errDialNotStarted tells DialTCPContext that its dialOp failed before
+// sending a SYN; the TCPConn's startErr says why.
 var errDialNotStarted = errors.New("ustack: dial not started")
 
-// dialTask starts a socket's active open on the shard.
-type dialTask struct {
-	c     *TCPConn
-	raddr netip.AddrPort
-	err   error // why the dial did not start (read after dialc)
-}
+// dialOp starts a socket's active open to dialTo on the shard, in the
+// endpoint allocated with the TCPConn.
+type dialOp TCPConn
 
-func (t *dialTask) Run(now time.Duration, tx *shard.TX) {
-	s := t.c.s
+func (o *dialOp) Run(now time.Duration, tx *shard.TX) {
+	c := (*TCPConn)(o)
+	s := c.s
 	s.tcp.enter(now, tx)
-	ep, err := s.tcp.dial(now, t.raddr)
+	ep, err := s.tcp.dialInto(now, c.dialTo, &c.epMem)
 	if err != nil {
-		t.err = err
-		t.c.dialDone(errDialNotStarted)
+		c.startErr = err
+		c.dialDone(errDialNotStarted)
 		return
 	}
-	t.c.attach(now, ep)
+	c.attach(now, ep)
+}
+
+// localOrNil is the local address of a Dial that failed: nil if it never
+// got one.
+func (c *TCPConn) localOrNil() *net.TCPAddr {
+	if !c.local.IsValid() {
+		return nil
+	}
+	return tcpAddrOf(&c.laddr, c.local)
 }
 
 // abandon resets a connection whose Dial gave up and marks it closed.
@@ -158,12 +167,8 @@ func (c *TCPConn) abandon() {
 
 // release marks a connection that never reached its user closed.
 func (c *TCPConn) release() {
-	c.closeOnce.Do(func() {})
-	select {
-	case <-c.closed:
-	default:
-		close(c.closed)
-	}
+	c.closing.Store(true)
+	c.closed.Store(true)
 	c.rd.stop()
 	c.wd.stop()
 }

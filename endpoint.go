@@ -18,6 +18,9 @@ type endpoint struct {
 	ec       EventConn   // the handle given to event handlers
 	h        ConnHandler // nil until accepted (passive) or for orphans
 	listener *listenEP   // set while waiting on a listener's accept queue
+	// sc, for a connection on a socket listener's accept queue, is the
+	// TCPConn the endpoint lives in (epMem), which Accept returns.
+	sc *TCPConn
 	// err, when set, is what Closed reports instead of the engine's error
 	// (a SYN-SENT connection aborted because its next hop failed ARP).
 	err error
@@ -27,7 +30,7 @@ type endpoint struct {
 
 	dirty       bool // queued for dispatch this burst
 	removed     bool // out of the table for good
-	sock        bool // a TCPConn's: never recycled (its tasks may still run)
+	sock        bool // a TCPConn's not yet closed: not recycled (its calls need the Conn)
 	inTimeWait  bool // counted in tcpLayer.timeWait
 	established bool // Established was delivered
 	closed      bool // Closed was delivered
@@ -70,9 +73,6 @@ func (ep *endpoint) dispatch() {
 		ep.closed = true
 		h := ep.h
 		ep.h = nil
-		if _, ok := h.(*sockEvents); ok {
-			ep.sock = true
-		}
 		err := c.Err()
 		if ep.err != nil {
 			err = ep.err

@@ -366,6 +366,12 @@ func (l *tcpLayer) unlisten(ln *listenEP) {
 
 // dial starts an active open (shard goroutine).
 func (l *tcpLayer) dial(now time.Duration, raddr netip.AddrPort) (*endpoint, error) {
+	return l.dialInto(now, raddr, nil)
+}
+
+// dialInto is dial into the endpoint ep (a TCPConn's), or a new one if ep
+// is nil.
+func (l *tcpLayer) dialInto(now time.Duration, raddr netip.AddrPort, ep *endpoint) (*endpoint, error) {
 	if !raddr.IsValid() || !raddr.Addr().Is4() || raddr.Port() == 0 {
 		return nil, fmt.Errorf("ustack: dial %s: %w", raddr, syscall.EINVAL)
 	}
@@ -396,7 +402,7 @@ func (l *tcpLayer) dial(now time.Duration, raddr netip.AddrPort) (*endpoint, err
 	if err != nil {
 		return nil, err
 	}
-	ep := l.add(c)
+	ep = l.addInto(ep, c)
 	l.touch(ep)
 	return ep, nil
 }

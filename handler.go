@@ -57,23 +57,43 @@ func (h *handler) EndBurst(now time.Duration, tx *shard.TX) {
 
 func (h *handler) OnTimer(now time.Duration, tx *shard.TX) { h.s.host.Tick(now, tx) }
 
-// funcTask runs a function on the shard and reports when it has.
+// A shardOp is work for the shard goroutine (Stack.run). A socket's
+// frequent operations are objects that already exist (closeOp is the
+// TCPConn under another type, an Accept's acceptReq is reused), so
+// running them allocates no closure.
+type shardOp interface {
+	runOp(now time.Duration, tx *shard.TX)
+}
+
+// opFunc is a function as a shardOp.
+type opFunc func(now time.Duration, tx *shard.TX)
+
+func (f opFunc) runOp(now time.Duration, tx *shard.TX) { f(now, tx) }
+
+// funcTask runs an operation on the shard and reports when it has.
 type funcTask struct {
 	s    *Stack
-	f    func(now time.Duration, tx *shard.TX)
+	op   shardOp
 	done chan struct{}
 }
 
 func (t *funcTask) Run(now time.Duration, tx *shard.TX) {
 	t.s.tcp.enter(now, tx)
-	t.f(now, tx)
+	t.op.runOp(now, tx)
 	close(t.done)
 	tx.Woke()
 }
 
-// do runs f on the shard goroutine and waits for it. For a Manual stack the
-// caller is the goroutine that drives the shard, so f runs right away.
+// do runs f on the shard goroutine and waits for it, as run does.
 func (s *Stack) do(ctx context.Context, f func(now time.Duration, tx *shard.TX)) error {
+	return s.run(ctx, opFunc(f))
+}
+
+// run runs op on the shard goroutine and waits for it. For a Manual stack
+// the caller is the goroutine that drives the shard, so op runs right
+// away; when the shard's loop is free the caller borrows it and runs op
+// itself (borrow.go).
+func (s *Stack) run(ctx context.Context, op shardOp) error {
 	select {
 	case <-s.closed:
 		return ErrClosed
@@ -82,18 +102,18 @@ func (s *Stack) do(ctx context.Context, f func(now time.Duration, tx *shard.TX))
 	if s.cfg.Manual {
 		now, tx := s.shard.Config().Clock.Now(), s.shard.TX()
 		s.tcp.enter(now, tx)
-		f(now, tx)
+		op.runOp(now, tx)
 		if s.wake != nil {
 			s.wake()
 		}
 		return nil
 	}
 	if now, tx, ok := s.borrow(); ok {
-		f(now, tx)
+		op.runOp(now, tx)
 		s.giveBack(now)
 		return nil
 	}
-	t := &funcTask{s: s, f: f, done: make(chan struct{})}
+	t := &funcTask{s: s, op: op, done: make(chan struct{})}
 	for !s.shard.Submit(t) {
 		// The inbox is full: the shard is busy draining it.
 		select {

@@ -32,6 +32,17 @@ import (
 // serves it again at the connection's next event; the caller sleeps on
 // the request's one-slot channel and is woken once, with its result.
 //
+// That channel is the only one of the connection's a blocked call sleeps
+// on (beside the stack's): Close, CloseRead and the deadline (through its
+// waker, deadline.go) signal it too, and the caller, finding its request
+// not done, looks at why and withdraws it. A connection therefore makes
+// two channels, one per direction (a Dial waits on the write direction's),
+// and no timer unless a call blocks with a deadline set. The operations
+// of connection setup and teardown (dialOp, closeOp) are the TCPConn
+// itself under another type, and an Accept's request is reused, so
+// handing them to the shard allocates nothing either. See TestAllocsConnChurn for what a connection
+// costs.
+//
 // Write-behind: a Write of at most writeBehindMax bytes that the engine
 // will surely take whole (the shard publishes a lower bound of the free
 // send space, wspace, after each write) is copied into a per-connection
@@ -74,16 +85,19 @@ type TCPConn struct {
 	s  *Stack
 	ep *endpoint // shard only (set on the shard before the conn is returned)
 
-	laddr, raddr *net.TCPAddr
-	ev           sockEvents
+	// local and remote are the connection's addresses, set with ep;
+	// laddr and raddr are the same as *net.TCPAddr, made on first use.
+	local, remote netip.AddrPort
+	laddr, raddr  atomic.Pointer[net.TCPAddr]
+	ev            sockEvents
 
-	rd, wd   waitDir
+	rd, wd   deadline // their wakers are rt and wt
 	rt, wt   connTask
 	rmu, wmu sync.Mutex
 
-	closeOnce sync.Once
-	closed    chan struct{}
-	rdShut    atomic.Bool // CloseRead was called
+	closing atomic.Bool // Close was called
+	closed  atomic.Bool // Close is done: calls fail with net.ErrClosed
+	rdShut  atomic.Bool // CloseRead was called
 	// rpark and wpark hold a Read or Write parked on the shard until
 	// the connection's next event (shard only).
 	rpark, wpark *connTask
@@ -99,8 +113,17 @@ type TCPConn struct {
 	wspace  atomic.Int64
 	wbehind bool
 	wstage  [writeBehindMax]byte
-	dialc   chan error  // one slot: the handshake's outcome (Dial)
-	dialing atomic.Bool // a Dial waits on dialc
+
+	// Dial (dialOp): the Dial waits on wt's channel for dialErr, the
+	// handshake's outcome (errDialNotStarted: startErr says why).
+	dialing  atomic.Bool
+	dialErr  error
+	startErr error
+	dialTo   netip.AddrPort
+	// epMem is the connection's endpoint, allocated with it: on the
+	// shard, by dialOp or, for a socket listener's connection, when its
+	// handshake completes (afterListener).
+	epMem endpoint
 }
 
 var _ net.Conn = (*TCPConn)(nil)
@@ -110,24 +133,25 @@ var _ net.Conn = (*TCPConn)(nil)
 const writeBehindMax = 512
 
 func newTCPConn(s *Stack) *TCPConn {
-	c := &TCPConn{s: s, closed: make(chan struct{}), dialc: make(chan error, 1)}
+	c := &TCPConn{s: s}
 	c.ev.c = c
-	c.rd.init()
-	c.wd.init()
 	c.rt.init(c, false)
 	c.wt.init(c, true)
+	c.rd.w = &c.rt
+	c.wd.w = &c.wt
 	return c
 }
 
 // attach binds c to its endpoint and sets the socket defaults (shard).
+// The endpoint is the socket's until Close (endpoint.sock).
 func (c *TCPConn) attach(now time.Duration, ep *endpoint) {
 	c.ep = ep
 	ep.h = &c.ev
+	ep.sock = true
 	l := ep.l
 	ep.conn.SetNoDelay(now, true, &l.out)
 	t := ep.conn.Tuple()
-	c.laddr = net.TCPAddrFromAddrPort(t.Local)
-	c.raddr = net.TCPAddrFromAddrPort(t.Remote)
+	c.local, c.remote = t.Local, t.Remote
 }
 
 // sockEvents is the ConnHandler of a socket: it runs on the shard, once
@@ -158,7 +182,8 @@ func (e *sockEvents) Closed(_ *EventConn, err error) {
 // dialDone reports the handshake's outcome to a waiting Dial, once.
 func (c *TCPConn) dialDone(err error) {
 	if c.dialing.CompareAndSwap(true, false) {
-		c.dialc <- err
+		c.dialErr = err
+		c.wt.wake()
 		c.s.tcp.woke()
 	}
 }
@@ -172,7 +197,10 @@ func (c *TCPConn) dialDone(err error) {
 //	queued, parked → idle (caller: withdrawn at a deadline or close)
 //
 // Only the CAS that wins a transition touches the request's fields, so
-// the caller and the shard never race on them.
+// the caller and the shard never race on them. The state is idle again
+// before the shard signals completion on the request's channel, so a
+// caller that finds it idle has the result whether or not it took the
+// signal (a stale one is drained at the start of the next call).
 const (
 	taskIdle uint32 = iota
 	taskQueued
@@ -187,12 +215,68 @@ type connTask struct {
 	n     int // bytes moved so far
 	err   error
 	state atomic.Uint32
-	done  chan struct{} // one slot: the request completed
+	// sig holds a chan struct{} of one slot, made by the direction's
+	// caller (signal) only when it is about to sleep: it is signalled
+	// when the request completes, and when something its caller may wait
+	// for happens: Close, CloseRead, the deadline (the task is its
+	// direction's waker), a Dial's outcome. Before it exists nobody
+	// sleeps, so a signal is not needed; the caller looks at the state
+	// and the flags after making it.
+	sig atomic.Value
 }
 
 func (t *connTask) init(c *TCPConn, write bool) {
 	t.c, t.write = c, write
-	t.done = make(chan struct{}, 1)
+}
+
+// signal returns the request's channel, making it (caller only: the
+// direction's callers are serialised by rmu or wmu, a Dial comes first).
+func (t *connTask) signal() chan struct{} {
+	if ch, ok := t.sig.Load().(chan struct{}); ok {
+		return ch
+	}
+	ch := make(chan struct{}, 1)
+	t.sig.Store(ch)
+	return ch
+}
+
+// wake signals the request's channel, if made; signals nobody has taken
+// yet collapse into one. It never blocks.
+func (t *connTask) wake() {
+	if ch, ok := t.sig.Load().(chan struct{}); ok {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// drain drops a pending signal: the caller is about to look for itself.
+func (t *connTask) drain() {
+	if ch, ok := t.sig.Load().(chan struct{}); ok {
+		select {
+		case <-ch:
+		default:
+		}
+	}
+}
+
+// idle reports that the request is not queued, running or parked: it
+// completed (or was never submitted).
+func (t *connTask) idle() bool { return t.state.Load() == taskIdle }
+
+// finish waits for a running request to complete.
+func (t *connTask) finish() {
+	sig := t.signal()
+	for !t.idle() {
+		<-sig
+	}
+}
+
+// complete makes a running request idle and signals its caller (shard).
+func (t *connTask) complete() {
+	t.state.Store(taskIdle)
+	t.wake()
 }
 
 // Run is the request's first turn on the shard.
@@ -200,7 +284,15 @@ func (t *connTask) Run(now time.Duration, tx *shard.TX) {
 	if !t.state.CompareAndSwap(taskQueued, taskRunning) {
 		return // withdrawn, or a stale copy of a request already served
 	}
-	t.c.ep.l.enter(now, tx)
+	l := t.c.ep.l
+	l.enter(now, tx)
+	if t.c.ep.conn == l.dead {
+		// Closed and given back to the cache (a call that raced with
+		// Close): the stand-in must not be written to.
+		t.err = tcp.ErrClosed
+		t.complete()
+		return
+	}
 	t.serve(now)
 }
 
@@ -258,8 +350,7 @@ func (t *connTask) serve(now time.Duration) {
 		t.state.Store(taskParked)
 		return
 	}
-	t.state.Store(taskIdle)
-	t.done <- struct{}{}
+	t.complete()
 	l.woke()
 }
 
@@ -271,14 +362,14 @@ func (t *connTask) withdraw() bool {
 }
 
 // do runs a request on the shard and waits for it to complete, for the
-// deadline of d, for the close of the connection or the stack, or (reads,
-// woken through shut) for CloseRead. On those it withdraws the request
-// and reports why; a request that completed meanwhile reports nil instead.
-func (c *TCPConn) do(t *connTask, d *waitDir, shut <-chan struct{}) error {
+// deadline of d, for the close of the connection or the stack, or (reads)
+// for CloseRead. On those it withdraws the request and reports why; a
+// request that completed meanwhile reports nil instead.
+func (c *TCPConn) do(t *connTask, d *deadline) error {
 	s := c.s
 	t.state.Store(taskQueued)
 	if c.inline(t) {
-		return c.wait(t, d, shut)
+		return c.wait(t, d)
 	}
 	for !s.shard.Submit(t) {
 		// The inbox is full: the shard is busy draining it.
@@ -295,7 +386,7 @@ func (c *TCPConn) do(t *connTask, d *waitDir, shut <-chan struct{}) error {
 		t.state.Store(taskIdle)
 		return err
 	}
-	return c.wait(t, d, shut)
+	return c.wait(t, d)
 }
 
 // inline serves a queued request on the caller's goroutine, running the
@@ -311,8 +402,8 @@ func (c *TCPConn) inline(t *connTask) bool {
 	}
 	t.Run(now, tx)
 	s.shard.Poll(now)
-	s.pollUntil(now, func() bool { return len(t.done) > 0 })
-	if len(t.done) > 0 && s.busyPoll > 0 {
+	s.pollUntil(now, t.idle)
+	if t.idle() && s.busyPoll > 0 {
 		// Served: the caller's next call on this connection likely
 		// follows at once and polls again (shard.ReturnSoon).
 		s.shard.ReturnSoon(s.busyPoll)
@@ -327,47 +418,59 @@ func (c *TCPConn) inline(t *connTask) bool {
 // serves it before the Close, which was submitted after it); only the
 // stack's shutdown does.
 func (c *TCPConn) collect(t *connTask) error {
-	select {
-	case <-t.done:
-		return nil
-	case <-c.s.closed:
-		if t.withdraw() {
-			return errClosed
-		}
-		<-t.done
+	if t.idle() {
 		return nil
 	}
+	sig := t.signal()
+	for !t.idle() {
+		select {
+		case <-sig:
+		case <-c.s.closed:
+			if t.withdraw() {
+				return errClosed
+			}
+			t.finish()
+			return nil
+		}
+	}
+	return nil
 }
 
 // wait waits for a submitted request as do says.
-func (c *TCPConn) wait(t *connTask, d *waitDir, shut <-chan struct{}) error {
-	s := c.s
-	select {
-	case <-t.done: // served inline (the common case): no multi-way select
-		return nil
-	default:
+func (c *TCPConn) wait(t *connTask, d *deadline) error {
+	if t.idle() {
+		return nil // served inline (the common case)
 	}
+	// From here on, whatever ends the wait signals sig after it sets
+	// what the loop looks at.
+	sig := t.signal()
+	d.block()
+	defer d.unblock()
 	for {
-		var err error
-		select {
-		case <-t.done:
+		if t.idle() {
 			return nil
-		case <-d.done():
-			err = errTimeout
-		case <-shut: // CloseRead
-			if !c.rdShut.Load() {
-				continue
-			}
+		}
+		var err error
+		switch {
+		case c.closed.Load():
+			err = errClosed
+		case !t.write && c.rdShut.Load():
 			err = io.EOF
-		case <-c.closed:
-			err = errClosed
-		case <-s.closed:
-			err = errClosed
+		case d.passed():
+			err = errTimeout
+		}
+		if err == nil {
+			select {
+			case <-sig:
+				continue // look again (the signal may be an old one)
+			case <-c.s.closed:
+				err = errClosed
+			}
 		}
 		if t.withdraw() {
 			return err
 		}
-		<-t.done // completed after all: take the result
+		t.finish() // completed after all: take the result
 		return nil
 	}
 }
@@ -382,18 +485,11 @@ func (s *Stack) isClosed() bool {
 }
 
 func (c *TCPConn) isClosed() bool {
-	select {
-	case <-c.closed:
-		return true
-	case <-c.s.closed:
-		return true
-	default:
-		return false
-	}
+	return c.closed.Load() || c.s.isClosed()
 }
 
 func (c *TCPConn) opErr(op string, err error) error {
-	return &net.OpError{Op: op, Net: "tcp", Source: c.laddr, Addr: c.raddr, Err: err}
+	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
 
 // drain drops a pending wake-up: the caller is about to look for itself.
@@ -413,6 +509,10 @@ func drain(w *waitDir) {
 func (c *TCPConn) Read(p []byte) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
+	t := &c.rt
+	// Drop old signals before the checks: whatever sets one of the
+	// flags below signals after it, so no reason to stop is missed.
+	t.drain()
 	switch {
 	case c.isClosed():
 		return 0, c.opErr("read", errClosed)
@@ -423,10 +523,8 @@ func (c *TCPConn) Read(p []byte) (int, error) {
 	case len(p) == 0:
 		return 0, nil
 	}
-	t := &c.rt
 	t.p, t.n, t.err = p, 0, nil
-	drain(&c.rd)
-	err := c.do(t, &c.rd, c.rd.token)
+	err := c.do(t, &c.rd)
 	n, rerr := t.n, t.err
 	t.p, t.err = nil, nil
 	switch {
@@ -467,6 +565,7 @@ func (c *TCPConn) Write(p []byte) (int, error) {
 			return 0, c.opErr("write", sockError(werr))
 		}
 	}
+	t.drain() // before the checks, as in Read
 	switch {
 	case c.isClosed():
 		return 0, c.opErr("write", errClosed)
@@ -477,7 +576,7 @@ func (c *TCPConn) Write(p []byte) (int, error) {
 	t.state.Store(taskQueued)
 	if c.inline(t) {
 		// Done on this goroutine (or parked for send space).
-		err := c.wait(t, &c.wd, nil)
+		err := c.wait(t, &c.wd)
 		return c.wrote(t, err)
 	}
 	t.state.Store(taskIdle)
@@ -497,7 +596,7 @@ func (c *TCPConn) Write(p []byte) (int, error) {
 		t.state.Store(taskIdle) // inbox full: wait for room below
 	}
 	t.p, t.n, t.err = p, 0, nil
-	return c.wrote(t, c.do(t, &c.wd, nil))
+	return c.wrote(t, c.do(t, &c.wd))
 }
 
 // wrote is Write's result for a request that has completed (or was
@@ -519,11 +618,17 @@ func (c *TCPConn) exec(op string, f func(now time.Duration, ep *endpoint)) error
 	if c.isClosed() {
 		return c.opErr(op, errClosed)
 	}
+	gone := false
 	err := c.s.do(context.Background(), func(now time.Duration, tx *shard.TX) {
-		f(now, c.ep)
-		c.ep.l.touch(c.ep)
+		ep := c.ep
+		if ep.conn == ep.l.dead {
+			gone = true // closed meanwhile, and given back (connTask.Run)
+			return
+		}
+		f(now, ep)
+		ep.l.touch(ep)
 	})
-	if err != nil {
+	if err != nil || gone {
 		return c.opErr(op, errClosed)
 	}
 	return nil
@@ -534,28 +639,43 @@ func (c *TCPConn) exec(op string, f func(now time.Duration, ep *endpoint)) error
 // SetLinger(0) was called. Blocked Reads and Writes fail with
 // net.ErrClosed. Closing again returns an error matching net.ErrClosed.
 func (c *TCPConn) Close() error {
-	first := false
-	c.closeOnce.Do(func() { first = true })
-	if !first {
+	if !c.closing.CompareAndSwap(false, true) {
 		return c.opErr("close", errClosed)
 	}
-	err := c.s.do(context.Background(), func(now time.Duration, tx *shard.TX) {
-		ep := c.ep
-		l := ep.l
-		if c.linger0.Load() {
-			ep.conn.Abort(now, &l.out)
-		} else {
-			ep.conn.Close(now, &l.out)
-		}
-		l.touch(ep)
-	})
-	close(c.closed)
+	err := c.s.run(context.Background(), (*closeOp)(c))
+	c.closed.Store(true)
+	c.rt.wake()
+	c.wt.wake()
 	c.rd.stop()
 	c.wd.stop()
 	if err != nil && !errors.Is(err, ErrClosed) {
 		return c.opErr("close", err)
 	}
 	return nil
+}
+
+// closeOp is Close's work on the shard: it closes (or with SetLinger(0)
+// resets) the connection and gives up the socket's claim on the
+// endpoint, so that once CLOSED or in TIME-WAIT the Conn goes back to the
+// cache (recycle, compact) as an event connection's does.
+type closeOp TCPConn
+
+func (o *closeOp) runOp(now time.Duration, _ *shard.TX) {
+	c := (*TCPConn)(o)
+	ep := c.ep
+	l := ep.l
+	if c.linger0.Load() {
+		ep.conn.Abort(now, &l.out)
+	} else {
+		ep.conn.Close(now, &l.out)
+	}
+	ep.sock = false
+	l.touch(ep)
+	if ep.closed {
+		// Closed was delivered before: nothing else would queue the
+		// endpoint for the dispatch that gives its Conn back.
+		l.queue(ep)
+	}
 }
 
 // CloseWrite shuts down the sending side: a FIN follows the data already
@@ -574,7 +694,7 @@ func (c *TCPConn) CloseRead() error {
 		return c.opErr("close", errClosed)
 	}
 	c.rdShut.Store(true)
-	c.rd.wake()
+	c.rt.wake()
 	return nil
 }
 
@@ -697,19 +817,35 @@ func (c *TCPConn) SetWriteBuffer(bytes int) error {
 }
 
 // Info returns the engine's view of the connection (like Linux tcp_info).
+// Once the connection is closed and has ended (CLOSED, or TIME-WAIT kept
+// as a compact record), its Conn is recycled and Info reports a CLOSED
+// connection with no counters.
 func (c *TCPConn) Info() tcp.Info {
 	var info tcp.Info
 	_ = c.s.do(context.Background(), func(time.Duration, *shard.TX) { info = c.ep.conn.Info() })
 	return info
 }
 
-// LocalAddr and RemoteAddr are the connection's addresses (*net.TCPAddr).
-func (c *TCPConn) LocalAddr() net.Addr  { return c.laddr }
-func (c *TCPConn) RemoteAddr() net.Addr { return c.raddr }
+// LocalAddr and RemoteAddr are the connection's addresses (*net.TCPAddr;
+// every call returns the same one).
+func (c *TCPConn) LocalAddr() net.Addr  { return tcpAddrOf(&c.laddr, c.local) }
+func (c *TCPConn) RemoteAddr() net.Addr { return tcpAddrOf(&c.raddr, c.remote) }
+
+// tcpAddrOf returns *p, first setting it to ap as a *net.TCPAddr.
+func tcpAddrOf(p *atomic.Pointer[net.TCPAddr], ap netip.AddrPort) *net.TCPAddr {
+	if a := p.Load(); a != nil {
+		return a
+	}
+	a := net.TCPAddrFromAddrPort(ap)
+	if p.CompareAndSwap(nil, a) {
+		return a
+	}
+	return p.Load()
+}
 
 // LocalAddrPort and RemoteAddrPort are the same as netip values.
-func (c *TCPConn) LocalAddrPort() netip.AddrPort  { return c.laddr.AddrPort() }
-func (c *TCPConn) RemoteAddrPort() netip.AddrPort { return c.raddr.AddrPort() }
+func (c *TCPConn) LocalAddrPort() netip.AddrPort  { return c.local }
+func (c *TCPConn) RemoteAddrPort() netip.AddrPort { return c.remote }
 
 // SetDeadline sets the read and write deadlines (see net.Conn).
 func (c *TCPConn) SetDeadline(t time.Time) error {

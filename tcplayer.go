@@ -366,7 +366,14 @@ func (l *tcpLayer) touch(ep *endpoint) {
 		ep.inTimeWait = true
 		l.timeWait++
 	}
-	if !ep.dirty && (ep.conn.PendingEvents() != 0 || st == tcp.Closed) {
+	if ep.conn.PendingEvents() != 0 || st == tcp.Closed {
+		l.queue(ep)
+	}
+}
+
+// queue queues ep for dispatch at the end of the burst, once.
+func (l *tcpLayer) queue(ep *endpoint) {
+	if !ep.dirty {
 		ep.dirty = true
 		l.dirty = append(l.dirty, ep)
 	}
@@ -387,7 +394,16 @@ func (l *tcpLayer) afterListener(ln *listenEP, c *tcp.Conn) *endpoint {
 	if c == nil {
 		return nil
 	}
-	ep := l.add(c)
+	var ep *endpoint
+	if ln.sock != nil {
+		// A socket listener's: the endpoint comes in the TCPConn that
+		// Accept will return (one allocation for both).
+		sc := newTCPConn(l.s)
+		ep = l.addInto(&sc.epMem, c)
+		ep.sc = sc
+	} else {
+		ep = l.add(c)
+	}
 	ep.listener = ln
 	ln.pending++
 	if !ln.dirty {
@@ -398,8 +414,15 @@ func (l *tcpLayer) afterListener(ln *listenEP, c *tcp.Conn) *endpoint {
 	return ep
 }
 
-func (l *tcpLayer) add(c *tcp.Conn) *endpoint {
-	ep := &endpoint{l: l, conn: c, tuple: c.Tuple()}
+func (l *tcpLayer) add(c *tcp.Conn) *endpoint { return l.addInto(nil, c) }
+
+// addInto enters c in the table with the endpoint ep, which must be
+// unused (zero), or with a new one if ep is nil.
+func (l *tcpLayer) addInto(ep *endpoint, c *tcp.Conn) *endpoint {
+	if ep == nil {
+		ep = new(endpoint)
+	}
+	*ep = endpoint{l: l, conn: c, tuple: c.Tuple()}
 	ep.ec.ep = ep
 	ep.timer.Init(ep)
 	ep.key = tupleKey(c.Tuple())
@@ -436,9 +459,11 @@ func (l *tcpLayer) remove(ep *endpoint) {
 // recycle gives a CLOSED endpoint's Conn back to the engine's cache
 // (tcp.Conn.Release) once nothing but the endpoint can reach it: out of
 // the table, its Closed delivered (or no handler ever), not on a
-// listener's accept queue, and not a socket's (a TCPConn's parked tasks
-// may still call it). The endpoint keeps a CLOSED stand-in, so a stale
-// EventConn fails as it did before (dispatch, shard only).
+// listener's accept queue, and not a socket's its user has not closed
+// (whose calls report the Conn's error). The endpoint keeps a CLOSED
+// stand-in, so a stale EventConn fails as it did before, and a call on a
+// closed TCPConn that raced with Close finds it and fails (connTask.Run,
+// exec) (dispatch, shard only).
 func (l *tcpLayer) recycle(ep *endpoint) {
 	c := ep.conn
 	if !ep.removed || ep.sock || ep.listener != nil || c == l.dead || c.State() != tcp.Closed || ep.h != nil {
@@ -452,7 +477,7 @@ func (l *tcpLayer) recycle(ep *endpoint) {
 // compact moves a TIME-WAIT endpoint's connection into the table of
 // compact records (tcp.TimeWaitTable) and gives its Conn back to the
 // cache, when nothing but the endpoint can reach it — recycle's condition
-// (not a socket's, not on an accept queue, Closed delivered) — and takes
+// (not an open socket's, not on an accept queue, Closed delivered) — and takes
 // the endpoint out of the table; it keeps the CLOSED stand-in. The ACK a
 // GRO run owes goes first (shard only).
 func (l *tcpLayer) compact(ep *endpoint) bool {

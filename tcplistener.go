@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -29,6 +30,8 @@ type TCPListener struct {
 	net  string
 
 	ad waitDir // accept: deadline and wake-up (woken by listenEP.handOut)
+	// spare is an Accept's request, kept for the next one.
+	spare atomic.Pointer[acceptReq]
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -197,13 +200,11 @@ func (tl *TCPListener) Accept() (net.Conn, error) {
 // Close, in a *net.OpError with Op "accept".
 func (tl *TCPListener) AcceptTCP() (*TCPConn, error) {
 	shards := tl.s.shards()
-	// One result and one closure for every turn of the loop (an Accept
-	// that waits goes to each shard twice); cur is the shard asked.
-	var c *TCPConn
-	more := false
-	cur := 0
-	take := func(now time.Duration, tx *shard.TX) {
-		c, more = shards[cur].tcp.acceptOne(now, tl.lns[cur])
+	// One request for the whole Accept, however often the loop turns,
+	// and the last Accept's at that: none is allocated in steady state.
+	r := tl.spare.Swap(nil)
+	if r == nil {
+		r = new(acceptReq)
 	}
 	start := 0
 	if len(shards) > 1 {
@@ -218,12 +219,16 @@ func (tl *TCPListener) AcceptTCP() (*TCPConn, error) {
 		}
 		drain(&tl.ad)
 		for j := range shards {
-			cur = (start + j) % len(shards)
-			c, more = nil, false
-			if err := shards[cur].do(context.Background(), take); err != nil {
+			cur := (start + j) % len(shards)
+			*r = acceptReq{ln: tl.lns[cur]}
+			if err := shards[cur].run(context.Background(), r); err != nil {
+				// r may still be queued on the shard: not kept.
 				return nil, tl.opErr("accept", errClosed)
 			}
-			if c != nil {
+			if c := r.c; c != nil {
+				more := r.more
+				*r = acceptReq{}
+				tl.spare.Store(r)
 				if more || len(shards) > 1 {
 					tl.ad.wake() // for another Accept
 				}
@@ -236,8 +241,21 @@ func (tl *TCPListener) AcceptTCP() (*TCPConn, error) {
 	}
 }
 
+// acceptReq is an Accept's request to one shard's listener ln: c is the
+// connection it took, if any, and more reports that others wait.
+type acceptReq struct {
+	ln   *listenEP
+	c    *TCPConn
+	more bool
+}
+
+func (r *acceptReq) runOp(now time.Duration, _ *shard.TX) {
+	r.c, r.more = r.ln.layer.acceptOne(now, r.ln)
+}
+
 // acceptOne takes the oldest established connection off ln's accept
-// queue and makes it a socket (shard). more reports that others wait.
+// queue and makes it a socket: the TCPConn its endpoint was made in
+// (afterListener) (shard). more reports that others wait.
 func (l *tcpLayer) acceptOne(now time.Duration, ln *listenEP) (c *TCPConn, more bool) {
 	for !ln.closed {
 		tc := ln.l.Accept()
@@ -246,17 +264,14 @@ func (l *tcpLayer) acceptOne(now time.Duration, ln *listenEP) (c *TCPConn, more 
 		}
 		ln.pending--
 		ep := l.lookup(tc.Tuple())
-		if ep == nil || ep.conn != tc {
+		if ep == nil || ep.conn != tc || ep.sc == nil {
 			continue // reset and gone before it was accepted
 		}
 		ep.listener = nil
-		c = newTCPConn(l.s)
+		c, ep.sc = ep.sc, nil
 		c.attach(now, ep)
 		l.touch(ep)
-		if !ep.dirty {
-			ep.dirty = true
-			l.dirty = append(l.dirty, ep)
-		}
+		l.queue(ep)
 		return c, ln.l.AcceptQueueLen() > 0
 	}
 	return nil, false

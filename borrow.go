@@ -1,7 +1,6 @@
 package ustack
 
 import (
-	"runtime"
 	"time"
 
 	"github.com/ustack/ustack/shard"
@@ -63,13 +62,14 @@ func (s *Stack) pollUntil(now time.Duration, done func() bool) time.Duration {
 			s.spinSkip = spinBackoff
 		}
 	}()
-	for i := 1; !done() && now < end && !s.shard.Contended(); i++ {
+	for !done() && now < end && !s.shard.Contended() {
 		now = s.clock.Now()
-		if !s.shard.Poll(now) && i%8 == 0 {
-			// Let the goroutines this loop has woken, and anything
-			// else waiting for this processor, run: the token stays
-			// taken meanwhile, so nothing else polls.
-			runtime.Gosched()
+		if !s.shard.Poll(now) {
+			// Look cheaply for a while, and let the goroutines this
+			// loop has woken, and anything else waiting for this
+			// processor, run: the token stays taken meanwhile, so
+			// nothing else polls.
+			s.shard.Idle(now)
 		}
 	}
 	return now

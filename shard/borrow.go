@@ -85,6 +85,19 @@ func (s *Shard) TryBorrow() bool {
 // whether it did anything (received, ran a task, fired a timer or sent).
 func (s *Shard) Poll(now time.Duration) bool { return s.iterate(now) || s.more }
 
+// Idle is for a borrower that polls and whose last Poll at now found
+// nothing to do. It spends the time as an idle Run does: a few cheap looks
+// at the link and the inbox (a full Poll costs a few hundred ns; a look,
+// two atomic loads), topping up the transmit buffer cache in between,
+// and a yield of the processor to other goroutines right after a Poll
+// that woke one (TX.Woke) or when the borrowers' yield interval is up
+// (the yielder's back-off, run.go). Polling borrowers used to yield on
+// every eighth idle Poll whatever ran meanwhile.
+func (s *Shard) Idle(now time.Duration) {
+	s.probe()
+	s.byield.after(s.tx.takeWoke(), now)
+}
+
 // ReturnSoon gives a borrowed loop back to a borrower that expects to
 // take it again shortly (a socket call that got its answer: the next call
 // on the connection is likely to come at once). It does not arm the link

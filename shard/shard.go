@@ -97,6 +97,9 @@ type Shard struct {
 	napFor   atomic.Int64
 	timerAt  time.Duration // the deadline timer is armed for (token holder)
 	timerSet bool          // timer was armed (it has fired if timerAt has passed)
+	// byield paces the yields of borrowers that poll (Idle); it belongs
+	// to the token holder.
+	byield yielder
 
 	st counters
 }
@@ -131,6 +134,7 @@ func New(cfg Config) (*Shard, error) {
 	s.peek, _ = cfg.Link.(rxPeeker)
 	s.tx.init(cfg.Link, cfg.Burst, cfg.TxQueueLen, cfg.TxRetries, cfg.TxHoldTime)
 	s.in.init(cfg.InboxSize)
+	s.byield = newYielder(s)
 	return s, nil
 }
 

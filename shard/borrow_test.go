@@ -204,3 +204,46 @@ func TestReturnSoonFrameAfterReturn(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleYieldsAfterWoke: a borrower's Idle fills the transmit buffer
+// cache and yields at once after a Poll that woke a goroutine; without a
+// wake-up, with the clock frozen, it does not yield again.
+func TestIdleYieldsAfterWoke(t *testing.T) {
+	l := newFakeLink(64)
+	s := newTestShard(t, waitLink{l}, &echo{l: l}, Config{Mode: Interrupt, Clock: frozenClock{}})
+	cancel, errc := startRun(t, s)
+	defer stopRun(t, cancel, errc)
+	var ok bool
+	for i := 0; i < 1000 && !ok; i++ {
+		if ok = s.TryBorrow(); !ok {
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	if !ok {
+		t.Fatal("TryBorrow never took the loop")
+	}
+	now := s.clock.Now()
+	s.Idle(now) // the first: the interval is up since the clock's epoch
+	base := s.Stats().Yields
+	for range 5 {
+		s.Poll(now)
+		s.Idle(now)
+	}
+	if got := s.Stats().Yields; got != base {
+		t.Errorf("idle borrower yielded %d times with the clock frozen, want 0", got-base)
+	}
+	if l.pool.Cached() == 0 {
+		t.Error("Idle left the transmit buffer cache empty")
+	}
+	woke := &wokeTask{woke: true, done: make(chan struct{}, 1)}
+	if !s.Submit(woke) {
+		t.Fatal("Submit refused")
+	}
+	s.Poll(now) // runs the task, which calls TX.Woke
+	<-woke.done
+	s.Idle(now)
+	if got := s.Stats().Yields; got != base+1 {
+		t.Errorf("after a Poll that woke a goroutine: %d yields, want 1", got-base)
+	}
+	s.Return()
+}

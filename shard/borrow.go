@@ -95,7 +95,7 @@ func (s *Shard) Poll(now time.Duration) bool { return s.iterate(now) || s.more }
 // every eighth idle Poll whatever ran meanwhile.
 func (s *Shard) Idle(now time.Duration) {
 	s.probe()
-	s.byield.after(s.tx.takeWoke(), now)
+	s.byield.after(s.tx.takeWoke(), false, now)
 }
 
 // ReturnSoon gives a borrowed loop back to a borrower that expects to

@@ -455,8 +455,8 @@ func (c *stepClock) Now() time.Duration { c.t += c.step; return c.t }
 
 // TestYielderBacksOff: idle yields that return at once double the
 // interval up to yieldEveryMax; a yield during which something else ran
-// (it took yieldRan or more) brings it back to yieldEvery. A Woke yields
-// whatever the interval.
+// (it took yieldRan or more) brings it back to yieldEvery and makes work
+// yield at once. A Woke yields whatever the interval.
 func TestYielderBacksOff(t *testing.T) {
 	c := &stepClock{}
 	var n atomic.Uint64
@@ -466,7 +466,7 @@ func TestYielderBacksOff(t *testing.T) {
 	for range 6 {
 		now = y.last + y.every
 		c.t = now
-		y.after(false, now)
+		y.after(false, false, now)
 		got = append(got, y.every)
 	}
 	want := []time.Duration{2 * yieldEvery, 4 * yieldEvery, 8 * yieldEvery, yieldEveryMax, yieldEveryMax, yieldEveryMax}
@@ -480,7 +480,7 @@ func TestYielderBacksOff(t *testing.T) {
 	}
 	// Not due: no yield.
 	before := n.Load()
-	y.after(false, y.last+y.every-1)
+	y.after(false, false, y.last+y.every-1)
 	if n.Load() != before {
 		t.Fatal("yielded before the interval was up")
 	}
@@ -489,8 +489,25 @@ func TestYielderBacksOff(t *testing.T) {
 	c.step = yieldRan
 	now = y.last + 1
 	c.t = now
-	y.after(true, now)
+	y.after(true, false, now)
 	if n.Load() != before+1 || y.every != yieldEvery {
 		t.Fatalf("after a Woke yield that took %v: %d yields, interval %v; want %d, %v", yieldRan, n.Load()-before, y.every, 1, yieldEvery)
+	}
+	// That yield let something else run (the P is shared): an iteration
+	// that did work yields at once, for the peer shard that may be
+	// waiting on this P for what it sent. Once a yield comes back
+	// quickly, work alone no longer yields.
+	c.step = 0
+	now = y.last + 1
+	c.t = now
+	y.after(false, true, now)
+	if n.Load() != before+2 {
+		t.Fatal("work on a shared P did not yield at once")
+	}
+	now = y.last + 1
+	c.t = now
+	y.after(false, true, now)
+	if n.Load() != before+2 {
+		t.Fatal("work yielded at once after a yield that found nothing else to run")
 	}
 }

@@ -71,7 +71,9 @@ type Config struct {
 	// than handing a request to the shard goroutine and waiting for it.
 	// Default: SpinTime in Adaptive and Busy mode, 0 (run inline, never
 	// spin) in Interrupt mode; negative: never run the loop outside the
-	// shard goroutine. Only on links with link.Waiter (link/mem).
+	// shard goroutine. Only on links that can wake a sleeping shard:
+	// link.Waiter (link/mem) or a file descriptor (TAP, AF_PACKET,
+	// AF_XDP).
 	BusyPoll time.Duration
 
 	// Burst is the most frames moved per link call. Default shard.DefaultBurst.

@@ -17,8 +17,9 @@ import (
 // around each of its own iterations and, while the loop is borrowed,
 // sleeps until the borrower returns it with work left over (frames the
 // link holds, tasks, a timer earlier than the one Run sleeps on, frames
-// waiting to be sent). Borrowing needs a link with link.Waiter (Return
-// arms it for the sleeping Run goroutine); on other links TryBorrow fails.
+// waiting to be sent). Borrowing needs a link that Return can arm for the
+// sleeping Run goroutine: one with link.Waiter, or with a file descriptor
+// (Run's fdWaiter then arms it); on other links TryBorrow fails.
 //
 // The token is a word set with compare-and-swap and cleared with a store:
 // one CAS and one store per iteration of Run, none per segment.
@@ -55,12 +56,13 @@ func (s *Shard) release() { s.owner.Store(0) }
 
 // TryBorrow takes the loop for the calling goroutine and reports whether
 // it did: false when the shard is not running under Run, its link cannot
-// wake a sleeping Run (no link.Waiter), or the token stayed taken. On
+// wake a sleeping Run (no link.Waiter, no file descriptor), or the token
+// stayed taken. On
 // true the caller may use everything that belongs to the shard goroutine
 // (its handler's state, Wheel, TX, Poll) until it calls Return, which it
 // must do soon: while borrowed, nothing else runs the loop.
 func (s *Shard) TryBorrow() bool {
-	if s.waiter == nil || !s.running.Load() || s.closed.Load() {
+	if !s.running.Load() || s.linkWaiter() == nil || s.closed.Load() {
 		return false
 	}
 	if s.owner.CompareAndSwap(0, 1) {
@@ -138,7 +140,7 @@ func (s *Shard) Return() {
 			s.timerAt, s.timerSet = d, true
 		}
 	}
-	if !need && !s.waiter.Arm(s.linkWake) {
+	if !need && !s.linkWaiter().Arm(s.linkWake) {
 		need = true // frames arrived meanwhile
 	}
 	s.napFor.Store(int64(borrowedNap))

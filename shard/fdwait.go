@@ -2,6 +2,7 @@ package shard
 
 import (
 	"os"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -23,20 +24,27 @@ import (
 // never closes the link's own. A descriptor in blocking mode cannot join
 // the netpoller; for it the helper falls back to poll(2) with a 10 ms
 // timeout (blocking the helper's thread, never the shard's).
+//
+// It is the link.Waiter of a link that has a descriptor and no Waiter of
+// its own (TAP, AF_PACKET, AF_XDP): Run makes one for as long as it runs,
+// so borrowers can arm it (Return) as they arm a link/mem link.
 type fdWaiter struct {
-	f       *os.File
-	rc      syscall.RawConn
-	fd      int
-	req     chan struct{}
-	c       chan struct{}
-	quit    chan struct{}
-	done    chan struct{}
-	pending bool // a request is outstanding (shard side only)
+	f    *os.File
+	rc   syscall.RawConn
+	fd   int
+	req  chan struct{}
+	c    chan struct{}
+	quit chan struct{}
+	done chan struct{}
+	// pending: a request is outstanding. arm sets it (whoever holds the
+	// loop's token); the helper clears it just before it signals.
+	pending atomic.Bool
 }
 
 // newFdWaiter returns nil when the descriptor cannot be duplicated; the
-// shard then polls the link every Config.PollInterval instead.
-func newFdWaiter(linkFd int) *fdWaiter {
+// shard then polls the link every Config.PollInterval instead. Signals go
+// to c.
+func newFdWaiter(linkFd int, c chan struct{}) *fdWaiter {
 	fd, err := unix.Dup(linkFd)
 	if err != nil {
 		return nil
@@ -44,7 +52,7 @@ func newFdWaiter(linkFd int) *fdWaiter {
 	w := &fdWaiter{
 		fd:   fd,
 		req:  make(chan struct{}, 1),
-		c:    make(chan struct{}, 1),
+		c:    c,
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
 	}
@@ -58,18 +66,19 @@ func newFdWaiter(linkFd int) *fdWaiter {
 	return w
 }
 
-// arm requests one readiness signal (unless one is outstanding) and
-// returns the channel it will arrive on.
-func (w *fdWaiter) arm() <-chan struct{} {
-	if !w.pending {
-		w.pending = true
-		w.req <- struct{}{} // cap 1 and only sent when not pending: never blocks
+// Arm requests one readiness signal on the channel the waiter was made
+// with (c must be that channel), unless one is outstanding. It always
+// reports true: a descriptor already readable is signalled at once by the
+// helper, which is how frames already waiting are told.
+func (w *fdWaiter) Arm(c chan<- struct{}) bool {
+	if w.pending.CompareAndSwap(false, true) {
+		select {
+		case w.req <- struct{}{}:
+		default: // a request is queued already
+		}
 	}
-	return w.c
+	return true
 }
-
-// woken records that the signal was received.
-func (w *fdWaiter) woken() { w.pending = false }
 
 func (w *fdWaiter) close() {
 	close(w.quit)
@@ -110,6 +119,7 @@ func (w *fdWaiter) loop() {
 				}
 			}
 		}
+		w.pending.Store(false)
 		select {
 		case w.c <- struct{}{}:
 		default:

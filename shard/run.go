@@ -20,6 +20,20 @@ func (s *Shard) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer s.running.Store(false)
+	if s.waiter == nil {
+		if fd := s.link.Fd(); fd >= 0 {
+			if w := newFdWaiter(fd, s.linkWake); w != nil {
+				// Set while the token is still taken, so every borrower
+				// sees it; removed after lockForExit, when none can hold
+				// the loop.
+				s.fdw.Store(w)
+				defer func() {
+					s.fdw.Store(nil)
+					w.close()
+				}()
+			}
+		}
+	}
 	// Free the token, taken since New or since the last Run returned. A
 	// borrower that saw running set before this store found it taken
 	// and failed or spun; it cannot hold it here.
@@ -199,14 +213,6 @@ func (y *yielder) after(woke, work bool, now time.Duration) {
 
 // runPark is Adaptive and Interrupt mode.
 func (s *Shard) runPark(ctx context.Context) error {
-	var fw *fdWaiter
-	if s.waiter == nil {
-		if fd := s.link.Fd(); fd >= 0 {
-			if fw = newFdWaiter(fd); fw != nil {
-				defer fw.close()
-			}
-		}
-	}
 	spin := s.cfg.SpinTime
 	if s.cfg.Mode == Interrupt {
 		spin = 0
@@ -247,7 +253,7 @@ func (s *Shard) runPark(ctx context.Context) error {
 			y.after(woke, false, now)
 			continue
 		}
-		if err := s.park(ctx, now, fw); err != nil {
+		if err := s.park(ctx, now); err != nil {
 			return err
 		}
 		idle = false
@@ -257,7 +263,7 @@ func (s *Shard) runPark(ctx context.Context) error {
 
 // park blocks until a frame, a task, the next timer, ctx or Close. It
 // returns at once, without counting a park, when work is already there.
-func (s *Shard) park(ctx context.Context, now time.Duration, fw *fdWaiter) error {
+func (s *Shard) park(ctx context.Context, now time.Duration) error {
 	// The token is held on entry (Run's iteration) and released on every
 	// way out: the link is armed and the deadline read while it is held.
 	held := true
@@ -280,21 +286,18 @@ func (s *Shard) park(ctx context.Context, now time.Duration, fw *fdWaiter) error
 	case <-s.inboxWake:
 	default:
 	}
-	var linkC, fdC <-chan struct{}
-	switch {
-	case s.waiter != nil:
+	var linkC <-chan struct{}
+	if w := s.linkWaiter(); w != nil {
 		select {
 		case <-s.linkWake:
 		default:
 		}
-		if !s.waiter.Arm(s.linkWake) {
+		if !w.Arm(s.linkWake) {
 			s.sleeping.Store(false)
 			return nil
 		}
 		linkC = s.linkWake
-	case fw != nil:
-		fdC = fw.arm()
-	default:
+	} else {
 		wait = minWait(wait, s.cfg.PollInterval)
 	}
 	// The timer stays armed between parks: a connection's wheel deadline
@@ -332,8 +335,6 @@ func (s *Shard) park(ctx context.Context, now time.Duration, fw *fdWaiter) error
 	case <-linkC:
 		s.lastLink = true
 	case <-s.inboxWake:
-	case <-fdC:
-		fw.woken()
 	case <-timerC:
 	case <-ctx.Done():
 		err = ctx.Err()

@@ -100,6 +100,9 @@ type Shard struct {
 	// byield paces the yields of borrowers that poll (Idle); it belongs
 	// to the token holder.
 	byield yielder
+	// fdw is the link's waiter while Run runs, for a link with a file
+	// descriptor and no link.Waiter (linkWaiter).
+	fdw atomic.Pointer[fdWaiter]
 
 	st counters
 }
@@ -172,6 +175,20 @@ func (s *Shard) Close() error {
 		s.closed.Store(true)
 		close(s.closeCh)
 	})
+	return nil
+}
+
+// linkWaiter is what arms the link for Run: the link's own link.Waiter
+// or, for a link with only a file descriptor, Run's fdWaiter (nil when Run
+// is not running). Nil when neither: Run then polls every PollInterval
+// and nothing borrows the loop.
+func (s *Shard) linkWaiter() link.Waiter {
+	if s.waiter != nil {
+		return s.waiter
+	}
+	if w := s.fdw.Load(); w != nil {
+		return w
+	}
 	return nil
 }
 

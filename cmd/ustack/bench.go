@@ -30,7 +30,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	systems := fs.String("systems", "", "comma-separated systems to run (default all: "+strings.Join(mainSystems, ",")+"; gvisor runs from bench/peers, see scripts/bench-all.sh)")
 	mode := fs.String("polling", "adaptive", "ustack shard polling mode: adaptive, busy or interrupt")
 	shards := fs.Int("shards", 1, "shards per ustack stack (link/mem queues steered by flow hash, one shard goroutine each)")
-	linkSpec := fs.String("link", "mem", "link the ustack stacks run over (link/spec syntax; only mem so far)")
+	linkSpec := fs.String("link", "mem", "link the ustack stacks run over: mem (in-process rings), or afxdp, afpacket or tap: a real packet path through the kernel between network namespaces the run makes and removes (root; veth pair, or TAPs on a bridge)")
 	asJSON := fs.Bool("json", false, "print one JSON array of rows instead of a table")
 	cpuprofile := fs.String("cpuprofile", "", "write a pprof CPU profile of the whole run to this file")
 	merge := fs.Bool("merge", false, "run nothing: merge the JSON row files given as arguments (- for stdin) into one table (or, with --json, one array)")
@@ -75,7 +75,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ustack bench: --polling: %v\n", err)
 		return 2
 	}
-	if err := ustacksys.CheckLink(*linkSpec); err != nil {
+	if _, err := ustacksys.CheckLink(*linkSpec); err != nil {
 		fmt.Fprintf(stderr, "ustack bench: --link: %v\n", err)
 		return 2
 	}

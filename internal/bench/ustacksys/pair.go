@@ -18,8 +18,9 @@ import (
 type Options struct {
 	// Polling is the shards' polling mode.
 	Polling shard.Mode
-	// Link names the link the stacks run over (link/spec syntax); only
-	// "mem" (the default) can be benchmarked so far.
+	// Link names the link the stacks run over: "mem" (the default), or
+	// "afxdp", "afpacket" or "tap" for a real packet path through the
+	// kernel between namespaces the run makes (netpath.go; needs root).
 	Link string
 	// Shards is how many shards each stack runs (link/mem queues, one per
 	// shard); 0 or 1 is one.
@@ -42,30 +43,39 @@ const gsoFrame = 65535 + 18
 // largeNote says how bulk-gso runs on ustack.
 const largeNote = "link/mem with GSO (MTU 1500, 64 KiB super-segments cut at the MSS, passed to the peer whole); TCP segmentation offload on send, GRO runs on receive"
 
-// CheckLink validates a link spec for the ustack systems.
-func CheckLink(s string) error {
-	if s == "" {
-		return nil
+// LinkForms lists what Options.Link and `ustack bench --link` accept.
+const LinkForms = "mem, afxdp, afpacket, tap"
+
+// CheckLink validates a link for the ustack systems and returns its kind:
+// mem, or the kind alone of a real packet path, whose devices the run
+// makes (an interface name is refused: both ends must be the run's).
+func CheckLink(s string) (spec.Kind, error) {
+	switch k := spec.Kind(s); k {
+	case "", spec.Mem:
+		return spec.Mem, nil
+	case spec.AFXDP, spec.AFPacket, spec.TAP:
+		return k, nil
 	}
-	sp, err := spec.Parse(s)
-	if err != nil {
-		return err
+	if sp, err := spec.Parse(s); err == nil {
+		return "", fmt.Errorf("link %s: %w: the benchmark makes its own devices, in namespaces of its own; give the kind alone (%s)", sp, spec.ErrSyntax, LinkForms)
 	}
-	if sp.Kind != spec.Mem {
-		return fmt.Errorf("link %s: %w: the benchmark needs both ends of the link in this process (two stacks, or a stack and a kernel address on the far side), which only mem provides so far", sp, bench.ErrUnavailable)
-	}
-	return nil
+	return "", fmt.Errorf("link %q: %w (accepted: %s)", s, spec.ErrSyntax, LinkForms)
 }
 
-// pair is two running stacks over one mem link.
+// pair is two running stacks over one link: mem, or a real packet path.
 type pair struct {
 	a, b *ustack.Stack
+	path *netPath // nil for mem
 	note string
 }
 
 func newPair(o Options, w bench.Workload) (*pair, error) {
-	if err := CheckLink(o.Link); err != nil {
+	kind, err := CheckLink(o.Link)
+	if err != nil {
 		return nil, err
+	}
+	if kind != spec.Mem {
+		return newNetPair(o, w, kind)
 	}
 	opts := []mem.Option{}
 	p := &pair{}
@@ -77,7 +87,6 @@ func newPair(o Options, w bench.Workload) (*pair, error) {
 		p.note = largeNote
 	}
 	n := max(o.Shards, 1)
-	var err error
 	var qa, qb []*mem.Link
 	if n == 1 {
 		la, lb, err := mem.NewPair(opts...)
@@ -119,8 +128,43 @@ func newPair(o Options, w bench.Workload) (*pair, error) {
 	return p, nil
 }
 
+// newNetPair is newPair over a real packet path (netpath.go).
+func newNetPair(o Options, w bench.Workload, kind spec.Kind) (*pair, error) {
+	switch {
+	case w.Kind == bench.Bulk && w.Large:
+		return nil, fmt.Errorf("link %s: %w: large frames need link/mem (the real paths here carry MTU-sized frames)", kind, bench.ErrUnavailable)
+	case o.Shards > 1:
+		return nil, fmt.Errorf("link %s: %w: --shards over a real path (it would need multi-queue devices)", kind, bench.ErrUnavailable)
+	}
+	path, la, lb, err := newNetPath(kind, addrA.Addr(), addrB.Addr())
+	if err != nil {
+		return nil, err
+	}
+	p := &pair{path: path, note: pathNote(kind)}
+	cfg := func(l link.Link, a netip.Prefix) ustack.Config {
+		c := ustack.Config{Link: l, Addr: a, Polling: o.Polling}
+		c.TCP.NoDelay = true // as net does (see newPair)
+		return c
+	}
+	if p.a, err = ustack.New(cfg(la, addrA)); err != nil {
+		la.Close()
+		lb.Close()
+		return nil, errors.Join(err, path.remove())
+	}
+	if p.b, err = ustack.New(cfg(lb, addrB)); err != nil {
+		p.a.Close()
+		lb.Close()
+		return nil, errors.Join(err, path.remove())
+	}
+	return p, nil
+}
+
 func (p *pair) Close() error {
-	return errors.Join(p.a.Close(), p.b.Close())
+	err := errors.Join(p.a.Close(), p.b.Close())
+	if p.path != nil {
+		err = errors.Join(err, p.path.remove())
+	}
+	return err
 }
 
 func (p *pair) server() netip.AddrPort { return netip.AddrPortFrom(addrB.Addr(), serverPort) }

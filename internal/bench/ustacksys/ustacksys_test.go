@@ -3,11 +3,16 @@ package ustacksys
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ustack/ustack/internal/bench"
+	"github.com/ustack/ustack/internal/netns"
+	"github.com/ustack/ustack/link/spec"
 	"github.com/ustack/ustack/shard"
 )
 
@@ -65,16 +70,59 @@ func TestConnWorkloadsRun(t *testing.T) {
 }
 
 func TestCheckLink(t *testing.T) {
-	for _, s := range []string{"", "mem"} {
-		if err := CheckLink(s); err != nil {
-			t.Errorf("CheckLink(%q) = %v", s, err)
+	for s, want := range map[string]spec.Kind{"": spec.Mem, "mem": spec.Mem, "afxdp": spec.AFXDP, "afpacket": spec.AFPacket, "tap": spec.TAP} {
+		if k, err := CheckLink(s); err != nil || k != want {
+			t.Errorf("CheckLink(%q) = %v, %v; want %v", s, k, err, want)
 		}
 	}
-	if err := CheckLink("tap:ust0"); !errors.Is(err, bench.ErrUnavailable) {
-		t.Errorf("CheckLink(tap:ust0) = %v, want ErrUnavailable", err)
+	// A device name: the run makes its own devices.
+	for _, s := range []string{"tap:ust0", "afxdp:eth0:1", "bogus"} {
+		if _, err := CheckLink(s); !errors.Is(err, spec.ErrSyntax) {
+			t.Errorf("CheckLink(%q) = %v, want ErrSyntax", s, err)
+		}
 	}
-	if err := CheckLink("bogus"); err == nil {
-		t.Error("CheckLink(bogus) accepted it")
+}
+
+// TestNetPathWorkloads runs the workloads briefly over each real packet
+// path (namespaces, veth or bridge, made and removed by the run) through
+// both APIs, and checks that nothing is left behind.
+func TestNetPathWorkloads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("makes namespaces and runs stacks over them for several seconds")
+	}
+	netns.Require(t, "ethtool")
+	for _, kind := range []spec.Kind{spec.AFXDP, spec.AFPacket, spec.TAP} {
+		o := Options{Polling: shard.Adaptive, Link: string(kind)}
+		for _, sys := range []bench.System{Event(o), Conn(o)} {
+			for _, w := range bench.Workloads {
+				if w.Kind == bench.CPS && w.Clients > 1 {
+					continue // cps-1 covers connection churn
+				}
+				r, err := runBrief(sys, w)
+				if w.Kind == bench.Bulk && w.Large {
+					if !errors.Is(err, bench.ErrUnavailable) {
+						t.Errorf("%s %s %s: %v, want ErrUnavailable", kind, sys.Name(), w.Name, err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("%s %s %s: %v", kind, sys.Name(), w.Name, err)
+				}
+				if r.Ops <= 0 || r.Errors != 0 {
+					t.Errorf("%s %s %s: %d ops, %d failed (first %v)", kind, sys.Name(), w.Name, r.Ops, r.Errors, r.FirstErr)
+				}
+				if !strings.Contains(r.Note, "made for the run") {
+					t.Errorf("%s %s %s: note %q does not say what the frames crossed", kind, sys.Name(), w.Name, r.Note)
+				}
+			}
+		}
+	}
+	out, err := exec.Command("ip", "netns", "list").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip netns list: %v: %s", err, out)
+	}
+	if mine := fmt.Sprintf("ustb-%d-", os.Getpid()); strings.Contains(string(out), mine) {
+		t.Errorf("namespaces left behind:\n%s", out)
 	}
 }
 

@@ -41,6 +41,21 @@ func (s *Stack) giveBack(now time.Duration) {
 	s.shard.Return()
 }
 
+// answered is told by a call that slept (it skipped its busy poll, or the
+// poll ran out) when its answer arrived, start being when it went to
+// sleep. An answer within the busy-poll budget means spinning would have
+// caught it: stop skipping polls. Without this, one late answer (a peer
+// descheduled for a moment) made the next spinBackoff calls sleep, each
+// woken through the shard goroutine — and their slow answers made the
+// peer's polls run out too, so both ends slept for a while: net.Conn's
+// round trip p99 over a veth pair with AF_XDP was 65–80 µs against ~12 µs
+// with this.
+func (s *Stack) answered(start time.Duration) {
+	if s.spinSkip.Load() > 0 && s.clock.Now()-start < s.busyPoll {
+		s.spinSkip.Store(0)
+	}
+}
+
 // pollUntil runs the borrowed loop until done reports true, the busy-poll
 // budget is spent, or another goroutine waits for the loop. It returns the
 // time of its last iteration.
@@ -48,18 +63,19 @@ func (s *Stack) pollUntil(now time.Duration, done func() bool) time.Duration {
 	if s.busyPoll <= 0 || done() {
 		return now
 	}
-	if s.spinSkip > 0 {
+	if s.spinSkip.Load() > 0 {
 		// Recent spins ran out of budget: the answers come slower
 		// than the budget (many connections, a slow peer), and
 		// spinning only takes processor time from those who would
-		// produce them. Sleep instead for a while.
-		s.spinSkip--
+		// produce them. Sleep instead for a while, or until a call
+		// that slept is answered within the budget (answered).
+		s.spinSkip.Add(-1)
 		return now
 	}
 	end := now + s.busyPoll
 	defer func() {
 		if !done() {
-			s.spinSkip = spinBackoff
+			s.spinSkip.Store(spinBackoff)
 		}
 	}()
 	for !done() && now < end && !s.shard.Contended() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ustack/ustack/ip"
@@ -40,7 +41,7 @@ type Stack struct {
 
 	clock    shard.Clock
 	busyPoll time.Duration // resolved Config.BusyPoll (borrow.go)
-	spinSkip int           // busy polls to skip (borrow.go; loop token holder only)
+	spinSkip atomic.Int32  // busy polls to skip (borrow.go)
 
 	// Multi-shard stacks (shards.go): this shard's index, the group (nil
 	// for a one-shard stack) and the ring other shards hand frames in by.

@@ -446,8 +446,10 @@ func (c *TCPConn) wait(t *connTask, d *deadline) error {
 	sig := t.signal()
 	d.block()
 	defer d.unblock()
+	start := c.s.clock.Now()
 	for {
 		if t.idle() {
+			c.s.answered(start)
 			return nil
 		}
 		var err error

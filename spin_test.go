@@ -62,3 +62,47 @@ func TestSpinBackoffEndsOnQuickAnswer(t *testing.T) {
 		t.Errorf("after a sleeping Read answered in ~1 ms (budget 5 s), %d polls are still to be skipped, want 0", n)
 	}
 }
+
+// TestCloseDuringPollingRead: closing a stack does not wait for a Read
+// that busy polls to use up its budget.
+func TestCloseDuringPollingRead(t *testing.T) {
+	la, lb := mem.Pair()
+	cfg := func(l *mem.Link, a string) ustack.Config {
+		return ustack.Config{Link: l, Addr: netip.MustParsePrefix(a), BusyPoll: time.Hour}
+	}
+	a, err := ustack.New(cfg(la, "10.0.0.1/24"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ustack.New(cfg(lb, "10.0.0.2/24"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c, _ := connPair(t, a, b)
+	readErr := make(chan error, 1)
+	go func() {
+		var buf [1]byte
+		_, err := c.Read(buf[:]) // polls: nothing will come
+		readErr <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // let the Read start polling
+	closed := make(chan error, 1)
+	go func() { closed <- a.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waited for a polling Read (budget 1 h)")
+	}
+	select {
+	case err := <-readErr:
+		if err == nil {
+			t.Error("the Read on a closed stack returned no error")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the Read did not return after Close")
+	}
+}

@@ -208,13 +208,18 @@ func (s *Shard) parkBorrowed(ctx context.Context, linkWoken bool) {
 // lockForExit takes the token for Run's way out, waiting for a borrower
 // to return it.
 func (s *Shard) lockForExit() {
+	// Wanting the token makes a polling borrower give it back at once
+	// (Contended) instead of using up its budget.
+	s.wanted.Add(1)
 	for !s.owner.CompareAndSwap(0, 1) {
 		runtime.Gosched()
 	}
+	s.wanted.Add(-1)
 }
 
-// Contended reports that another goroutine waits in TryBorrow: a borrower
-// polling for its own sake should give the loop back.
+// Contended reports that another goroutine waits for the loop (in
+// TryBorrow, or Run on its way out): a borrower polling for its own sake
+// should give the loop back.
 func (s *Shard) Contended() bool { return s.wanted.Load() > 0 }
 
 // Discard frees the frames still queued for transmission (the link

@@ -25,27 +25,10 @@ func TestBorrowParkedShard(t *testing.T) {
 			defer stopRun(t, cancel, errc)
 			exercise(t, s, l) // Run is up and has parked at least once
 
-			var ok bool
-			for i := 0; i < 1000 && !ok; i++ {
-				ok = s.TryBorrow()
-				if !ok {
-					time.Sleep(100 * time.Microsecond)
-				}
-			}
-			if !ok {
-				t.Fatal("TryBorrow never took the loop")
-			}
+			borrowSoon(t, s)
 			// While borrowed, the loop is ours: a frame is echoed by
 			// our Poll, not by Run.
-			before := l.nsent.Load()
-			l.inject(l.frame(7))
-			now := s.clock.Now()
-			for i := 0; i < 100 && l.nsent.Load() == before; i++ {
-				s.Poll(now)
-			}
-			if l.nsent.Load() == before {
-				t.Fatal("Poll did not echo the frame")
-			}
+			now := pollEcho(t, s, l, 7)
 			if s.TryBorrow() {
 				t.Fatal("TryBorrow took a loop that is already borrowed")
 			}
@@ -213,15 +196,7 @@ func TestIdleYieldsAfterWoke(t *testing.T) {
 	s := newTestShard(t, waitLink{l}, &echo{l: l}, Config{Mode: Interrupt, Clock: frozenClock{}})
 	cancel, errc := startRun(t, s)
 	defer stopRun(t, cancel, errc)
-	var ok bool
-	for i := 0; i < 1000 && !ok; i++ {
-		if ok = s.TryBorrow(); !ok {
-			time.Sleep(100 * time.Microsecond)
-		}
-	}
-	if !ok {
-		t.Fatal("TryBorrow never took the loop")
-	}
+	borrowSoon(t, s)
 	now := s.clock.Now()
 	s.Idle(now) // the first: the interval is up since the clock's epoch
 	base := s.Stats().Yields
@@ -246,4 +221,33 @@ func TestIdleYieldsAfterWoke(t *testing.T) {
 		t.Errorf("after a Poll that woke a goroutine: %d yields, want 1", got-base)
 	}
 	s.Return()
+}
+
+// borrowSoon takes the loop of a running shard, retrying while Run holds
+// it (bounded).
+func borrowSoon(t *testing.T, s *Shard) {
+	t.Helper()
+	for range 1000 {
+		if s.TryBorrow() {
+			return
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	t.Fatal("TryBorrow never took the loop")
+}
+
+// pollEcho injects a frame and polls the borrowed loop until the handler
+// has echoed it (bounded); it returns the time it polled at.
+func pollEcho(t *testing.T, s *Shard, l *fakeLink, tag byte) time.Duration {
+	t.Helper()
+	before := l.nsent.Load()
+	l.inject(l.frame(tag))
+	now := s.clock.Now()
+	for i := 0; i < 100 && l.nsent.Load() == before; i++ {
+		s.Poll(now)
+	}
+	if l.nsent.Load() == before {
+		t.Fatal("the borrower's Poll did not echo the frame")
+	}
+	return now
 }

@@ -79,28 +79,12 @@ func TestBorrowFdLink(t *testing.T) {
 			}
 			cancel, errc := startRun(t, s)
 			exercise(t, s, l.fakeLink)
-			var ok bool
-			for i := 0; i < 1000 && !ok; i++ {
-				if ok = s.TryBorrow(); !ok {
-					time.Sleep(100 * time.Microsecond)
-				}
-			}
-			if !ok {
-				t.Fatal("TryBorrow never took the loop of a shard on an fd link")
-			}
-			before := l.nsent.Load()
-			l.inject(l.frame(7))
-			now := s.clock.Now()
-			for i := 0; i < 100 && l.nsent.Load() == before; i++ {
-				s.Poll(now)
-			}
-			if l.nsent.Load() == before {
-				t.Fatal("the borrower's Poll did not echo the frame")
-			}
+			borrowSoon(t, s)
+			pollEcho(t, s, l.fakeLink, 7)
 			s.Return()
 			// Run sleeps (borrowed nap, then park); the next frame must
 			// reach it through the descriptor.
-			before = l.nsent.Load()
+			before := l.nsent.Load()
 			l.inject(l.frame(8))
 			waitFor(t, "Run to echo a frame after Return", func() bool { return l.nsent.Load() > before })
 			stopRun(t, cancel, errc)

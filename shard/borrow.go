@@ -17,7 +17,8 @@ import (
 // around each of its own iterations and, while the loop is borrowed,
 // sleeps until the borrower returns it with work left over (frames the
 // link holds, tasks, a timer earlier than the one Run sleeps on, frames
-// waiting to be sent). Borrowing needs a link that Return can arm for the
+// waiting to be sent) — except in Busy mode, where it yields the
+// processor until the token is free again. Borrowing needs a link that Return can arm for the
 // sleeping Run goroutine: one with link.Waiter, or with a file descriptor
 // (Run's fdWaiter then arms it); on other links TryBorrow fails.
 //

@@ -402,11 +402,11 @@ func (c *TCPConn) inline(t *connTask) bool {
 	}
 	t.Run(now, tx)
 	s.shard.Poll(now)
-	s.pollUntil(now, t.idle)
+	now = s.pollUntil(now, t.idle)
 	if t.idle() && s.busyPoll > 0 {
 		// Served: the caller's next call on this connection likely
 		// follows at once and polls again (shard.ReturnSoon).
-		s.shard.ReturnSoon(s.busyPoll)
+		s.shard.ReturnSoon(now, s.busyPoll)
 	} else {
 		s.shard.Return()
 	}

@@ -174,8 +174,9 @@ func TestReturnSoonFrameAfterReturn(t *testing.T) {
 		if !ok {
 			t.Fatalf("round %d: TryBorrow never took the loop", r)
 		}
-		s.Poll(s.clock.Now())
-		s.ReturnSoon(50 * time.Microsecond)
+		now := s.clock.Now()
+		s.Poll(now)
+		s.ReturnSoon(now, 50*time.Microsecond)
 		before := l.nsent.Load()
 		l.inject(l.frame(byte(r)))
 		deadline := time.Now().Add(time.Second)

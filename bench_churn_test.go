@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -186,21 +187,7 @@ func BenchmarkConnChurn(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				var one [1]byte
-				if _, err := io.ReadFull(c, one[:]); err == nil {
-					c.Write(one[:])
-				}
-				c.Close()
-			}()
-		}
-	}()
+	go echoOne(ln, 0, nil)
 	b.ReportAllocs()
 	start := time.Now()
 	var one [1]byte
@@ -361,26 +348,7 @@ func TestAllocsConnChurn(t *testing.T) {
 	}
 	defer ln.Close()
 	served := make(chan error, 1)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				var one [1]byte
-				_, err := io.ReadFull(c, one[:])
-				if err == nil {
-					_, err = c.Write(one[:])
-				}
-				if cerr := c.Close(); err == nil {
-					err = cerr
-				}
-				served <- err
-			}()
-		}
-	}()
+	go echoOne(ln, 10*time.Second, served)
 	var one [1]byte
 	cycle := func() {
 		c, err := sa.Dial("tcp4", "10.0.0.2:7")
@@ -416,5 +384,34 @@ func TestAllocsConnChurn(t *testing.T) {
 	t.Logf("%.2f allocations per connection", a)
 	if a > want {
 		t.Fatalf("%.2f allocations per connection, want at most %.1f", a, want)
+	}
+}
+
+// echoOne accepts connections on ln until it is closed and, on a goroutine
+// per connection (as net servers do), answers a 1-byte request and closes.
+// With a non-zero timeout each connection gets that deadline; each
+// connection's outcome goes to served unless it is nil.
+func echoOne(ln net.Listener, timeout time.Duration, served chan<- error) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			if timeout > 0 {
+				c.SetDeadline(time.Now().Add(timeout))
+			}
+			var one [1]byte
+			_, err := io.ReadFull(c, one[:])
+			if err == nil {
+				_, err = c.Write(one[:])
+			}
+			if cerr := c.Close(); err == nil {
+				err = cerr
+			}
+			if served != nil {
+				served <- err
+			}
+		}()
 	}
 }

@@ -107,7 +107,7 @@ func (s *Stack) dialTCP(ctx context.Context, network, address string) (*TCPConn,
 		case err == errDialNotStarted:
 			return fail(nil, withErrno(c.startErr))
 		case err != nil:
-			c.release()
+			c.abandon() // gives the CLOSED Conn back (abandon)
 			return fail(c.localOrNil(), sockError(err))
 		}
 		return c, nil
@@ -153,16 +153,32 @@ func (c *TCPConn) localOrNil() *net.TCPAddr {
 }
 
 // abandon resets a connection whose Dial gave up and marks it closed.
+// Its endpoint stops being a socket's, so that, once CLOSED, its Conn goes
+// back to the cache as a closed socket's does (closeOp); a refused or
+// reset dial comes here too.
 func (c *TCPConn) abandon() {
-	_ = c.s.do(context.Background(), func(now time.Duration, tx *shard.TX) {
-		ep := c.ep
-		if ep == nil {
-			return // the dial never started
-		}
-		ep.conn.Abort(now, &ep.l.out)
-		ep.l.touch(ep)
-	})
+	_ = c.s.run(context.Background(), (*abandonOp)(c))
 	c.release()
+}
+
+// abandonOp is abandon's work on the shard (the TCPConn under another
+// type, so that handing it over allocates nothing).
+type abandonOp TCPConn
+
+func (o *abandonOp) runOp(now time.Duration, _ *shard.TX) {
+	ep := o.ep
+	if ep == nil {
+		return // the dial never started
+	}
+	l := ep.l
+	if ep.conn != l.dead {
+		ep.conn.Abort(now, &l.out)
+	}
+	ep.sock = false
+	l.touch(ep)
+	if ep.closed {
+		l.queue(ep) // Closed was delivered: nothing else queues it
+	}
 }
 
 // release marks a connection that never reached its user closed.

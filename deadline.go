@@ -47,9 +47,12 @@ var (
 // either of those begins with a future deadline set. Without a timer,
 // passed compares the deadline with the clock.
 type deadline struct {
-	mu      sync.Mutex
-	when    time.Time // zero: no deadline
-	timer   *time.Timer
+	mu    sync.Mutex
+	when  time.Time // zero: no deadline
+	timer *deadlineTimer
+	// pool, when set (a TCPConn's), gives the timer and takes it back
+	// at stop (deadlinetimer.go).
+	pool    *timerPool
 	c       chan struct{} // nil until done is called
 	expired bool          // the deadline passed (c, if made, is closed)
 	waiters int           // callers between block and unblock
@@ -73,7 +76,7 @@ func (d *deadline) set(t time.Time) {
 	d.when = t
 	defer func() { d.armed.Store(!d.when.IsZero() || d.expired) }()
 	if d.timer != nil {
-		d.timer.Stop() // a callback already running re-checks when
+		d.timer.t.Stop() // a callback already running re-checks when
 	}
 	if t.IsZero() {
 		d.reopen()
@@ -95,24 +98,28 @@ func (d *deadline) arm(dur time.Duration) {
 		return
 	}
 	if d.timer == nil {
-		d.timer = time.AfterFunc(dur, d.fire)
-	} else {
-		d.timer.Reset(dur)
+		if d.pool != nil {
+			d.timer = d.pool.get(d)
+		} else {
+			d.timer = newDeadlineTimer(d)
+		}
 	}
+	d.timer.t.Reset(dur)
 }
 
-// fire is the timer's callback. The timer may be stale (the deadline
-// moved or was cleared after it fired but before this ran), so it looks at
-// the deadline again; if the deadline is still ahead (a later one, or a
-// clock reading slightly off the timer's) it re-arms.
-func (d *deadline) fire() {
+// fireFrom is the callback of dt, d's timer. It does nothing when d no
+// longer owns dt (given back to the pool at stop). The timer may be stale
+// (the deadline moved or was cleared after it fired but before this ran),
+// so it looks at the deadline again; if the deadline is still ahead (a
+// later one, or a clock reading slightly off the timer's) it re-arms.
+func (d *deadline) fireFrom(dt *deadlineTimer) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.when.IsZero() || d.expired {
-		return
+	if d.timer != dt || d.when.IsZero() || d.expired {
+		return // a timer d no longer owns, or nothing to do
 	}
 	if dur := time.Until(d.when); dur > 0 {
-		d.timer.Reset(dur)
+		dt.t.Reset(dur)
 		return
 	}
 	d.expire()
@@ -214,7 +221,11 @@ func (d *deadline) passed() bool {
 func (d *deadline) stop() {
 	d.mu.Lock()
 	if d.timer != nil {
-		d.timer.Stop()
+		d.timer.t.Stop()
+		if d.pool != nil {
+			d.pool.put(d.timer)
+			d.timer = nil
+		}
 	}
 	d.when = time.Time{}
 	d.armed.Store(d.expired)

@@ -42,6 +42,7 @@ type Stack struct {
 	clock    shard.Clock
 	busyPoll time.Duration // resolved Config.BusyPoll (borrow.go)
 	spinSkip atomic.Int32  // busy polls to skip (borrow.go)
+	timers   timerPool     // deadline timers of closed TCP sockets (deadlinetimer.go)
 
 	// Multi-shard stacks (shards.go): this shard's index, the group (nil
 	// for a one-shard stack) and the ring other shards hand frames in by.

@@ -139,6 +139,8 @@ func newTCPConn(s *Stack) *TCPConn {
 	c.wt.init(c, true)
 	c.rd.w = &c.rt
 	c.wd.w = &c.wt
+	c.rd.pool = &s.timers
+	c.wd.pool = &s.timers
 	return c
 }
 

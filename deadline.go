@@ -254,6 +254,14 @@ func (w *waitDir) wake() {
 	}
 }
 
+// drain drops a pending wake-up: the caller is about to look for itself.
+func drain(w *waitDir) {
+	select {
+	case <-w.token:
+	default:
+	}
+}
+
 // wait blocks until a wake-up, the deadline or the closing of one of the
 // done channels (the socket's, the stack's). It returns nil after a
 // wake-up — the caller must look again for what it waits for, and call

@@ -496,14 +496,6 @@ func (c *TCPConn) opErr(op string, err error) error {
 	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
 
-// drain drops a pending wake-up: the caller is about to look for itself.
-func drain(w *waitDir) {
-	select {
-	case <-w.token:
-	default:
-	}
-}
-
 // Read reads received data into p. It returns io.EOF once the peer's FIN
 // has been reached (or after CloseRead), an error matching
 // os.ErrDeadlineExceeded after the read deadline, net.ErrClosed after

@@ -168,10 +168,10 @@ func getBuf(out ip.Output) *link.Buf {
 // made runnable (shard.TX.Woke), so the loop yields its processor to it.
 func (l *tcpLayer) woke() { wokeOut(l.out.tx) }
 
-// wokeOut calls Woke on o when o is a shard's TX (or anything with one).
+// wokeOut calls Woke on o when o is a shard's TX (as getBuf finds it).
 func wokeOut(o ip.Output) {
-	if w, ok := o.(interface{ Woke() }); ok {
-		w.Woke()
+	if t, ok := o.(*shard.TX); ok {
+		t.Woke()
 	}
 }
 

@@ -1,6 +1,8 @@
 // Package netns is a test helper: it makes throw-away Linux network
 // namespaces and veth pairs with ip(8), runs commands in them, and runs Go
-// code (opening a TAP device or a packet socket) inside one.
+// code (opening a TAP device or a packet socket) inside one. Create,
+// Delete and Run report errors instead of failing a test, for the
+// benchmark's real packet paths.
 //
 // Every namespace is named "ust-PID-RAND-N" (process id, a random tag per
 // Env, a counter), so parallel test binaries never collide, and is deleted

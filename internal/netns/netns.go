@@ -72,25 +72,76 @@ type NS struct {
 func (e *Env) NS() *NS {
 	e.t.Helper()
 	e.n++
-	ns := &NS{Name: fmt.Sprintf("%s-%d", e.prefix, e.n), t: e.t}
-	IP(e.t, "netns", "add", ns.Name)
-	e.t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", ns.Name).CombinedOutput(); err != nil {
-			e.t.Errorf("netns: deleting %s: %v: %s", ns.Name, err, out)
-		}
-	})
-	ns.IP("link", "set", "lo", "up")
-	ns.Sysctl("net.ipv6.conf.all.disable_ipv6", "1")
-	ns.Sysctl("net.ipv6.conf.default.disable_ipv6", "1")
+	ns, err := Create(fmt.Sprintf("%s-%d", e.prefix, e.n))
+	if ns != nil {
+		ns.t = e.t
+		e.t.Cleanup(func() {
+			if err := ns.Delete(); err != nil {
+				e.t.Errorf("%v", err)
+			}
+		})
+	}
+	if err != nil {
+		e.t.Fatalf("%v", err)
+	}
 	return ns
+}
+
+// Create makes the namespace name with its loopback up and IPv6 off, for
+// code that reports errors rather than failing a test (the benchmark's
+// real packet paths). On an error after the namespace exists it returns
+// the namespace too, for the caller to Delete.
+func Create(name string) (*NS, error) {
+	if err := run("ip", "netns", "add", name); err != nil {
+		return nil, err
+	}
+	ns := &NS{Name: name}
+	if err := ns.Run("ip", "link", "set", "lo", "up"); err != nil {
+		return ns, err
+	}
+	for _, key := range []string{"all", "default"} {
+		if err := ns.setSysctl("net.ipv6.conf."+key+".disable_ipv6", "1"); err != nil {
+			return ns, err
+		}
+	}
+	return ns, nil
+}
+
+// Delete removes the namespace (and the devices in it).
+func (ns *NS) Delete() error {
+	if err := run("ip", "netns", "del", ns.Name); err != nil {
+		return fmt.Errorf("netns: deleting %s: %w", ns.Name, err)
+	}
+	return nil
+}
+
+// Run runs name with args inside the namespace (ip netns exec) and
+// reports a failure with its output.
+func (ns *NS) Run(name string, args ...string) error {
+	return run("ip", append([]string{"netns", "exec", ns.Name, name}, args...)...)
+}
+
+func run(name string, args ...string) error {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // Veth creates a veth pair with end aName in a and bName in b, both up.
 func (e *Env) Veth(a *NS, aName string, b *NS, bName string) {
 	e.t.Helper()
-	IP(e.t, "link", "add", aName, "netns", a.Name, "type", "veth", "peer", "name", bName, "netns", b.Name)
+	if err := AddVeth(a, aName, b, bName); err != nil {
+		e.t.Fatalf("%v", err)
+	}
 	a.IP("link", "set", aName, "up")
 	b.IP("link", "set", bName, "up")
+}
+
+// AddVeth creates a veth pair with end aName in a and bName in b (down).
+func AddVeth(a *NS, aName string, b *NS, bName string) error {
+	return run("ip", "link", "add", aName, "netns", a.Name, "type", "veth", "peer", "name", bName, "netns", b.Name)
 }
 
 // IP runs ip(8) with args in the test's namespace, failing t on error.
@@ -112,11 +163,17 @@ func (ns *NS) IP(args ...string) string {
 // Sysctl sets a sysctl inside the namespace.
 func (ns *NS) Sysctl(key, value string) {
 	ns.t.Helper()
-	path := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
-	err := ns.Do(func() error { return os.WriteFile(path, []byte(value), 0o644) })
-	if err != nil {
-		ns.t.Fatalf("sysctl %s=%s in %s: %v", key, value, ns.Name, err)
+	if err := ns.setSysctl(key, value); err != nil {
+		ns.t.Fatalf("%v", err)
 	}
+}
+
+func (ns *NS) setSysctl(key, value string) error {
+	path := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
+	if err := ns.Do(func() error { return os.WriteFile(path, []byte(value), 0o644) }); err != nil {
+		return fmt.Errorf("sysctl %s=%s in %s: %w", key, value, ns.Name, err)
+	}
+	return nil
 }
 
 // Command returns a command that runs name with args inside the

@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"strings"
 
 	"github.com/ustack/ustack/internal/bench"
 	"github.com/ustack/ustack/internal/netns"
@@ -95,7 +94,7 @@ func newNetPath(kind spec.Kind, addrA, addrB netip.Addr) (p *netPath, la, lb lin
 			{"link", "set", devBr, "up"},
 		}
 		for _, s := range steps {
-			if err = nsA.run("ip", s...); err != nil {
+			if err = nsA.Run("ip", s...); err != nil {
 				return
 			}
 		}
@@ -103,80 +102,52 @@ func newNetPath(kind spec.Kind, addrA, addrB netip.Addr) (p *netPath, la, lb lin
 		if nsB, err = p.addNS(prefix + "-b"); err != nil {
 			return
 		}
-		if err = run("ip", "link", "add", devA, "netns", nsA.Name, "type", "veth", "peer", "name", devB, "netns", nsB.Name); err != nil {
+		if err = netns.AddVeth(nsA, devA, nsB, devB); err != nil {
 			return
 		}
 		for _, e := range []struct {
-			ns  *nsRun
+			ns  *netns.NS
 			dev string
 		}{{nsA, devA}, {nsB, devB}} {
 			// One frame per skb: the stacks send MTU-sized frames, and
 			// veth's GRO (on with XDP) could hand a ring slot a
 			// super-frame.
-			if err = e.ns.run("ethtool", "-K", e.dev, "gro", "off", "tso", "off", "gso", "off"); err != nil {
+			if err = e.ns.Run("ethtool", "-K", e.dev, "gro", "off", "tso", "off", "gso", "off"); err != nil {
 				return
 			}
 		}
 	}
-	if err = nsA.run("ip", "link", "set", devA, "up"); err != nil {
+	if err = nsA.Run("ip", "link", "set", devA, "up"); err != nil {
 		return
 	}
-	if err = nsB.run("ip", "link", "set", devB, "up"); err != nil {
+	if err = nsB.Run("ip", "link", "set", devB, "up"); err != nil {
 		return
 	}
-	opts := func(a netip.Addr) spec.Options {
-		return spec.Options{Addrs: []netip.Addr{a}}
+	// Each link is opened inside its namespace; its socket or device
+	// stays there whatever thread uses it later.
+	open := func(ns *netns.NS, dev string, a netip.Addr) (l link.Link, err error) {
+		err = ns.Do(func() error {
+			var e error
+			l, e = spec.OpenWith(spec.Spec{Kind: kind, Name: dev}, spec.Options{Addrs: []netip.Addr{a}})
+			return e
+		})
+		return l, err
 	}
-	if err = nsA.Do(func() error {
-		var e error
-		la, e = spec.OpenWith(spec.Spec{Kind: kind, Name: devA}, opts(addrA))
-		return e
-	}); err != nil {
+	if la, err = open(nsA, devA, addrA); err != nil {
 		return
 	}
-	if err = nsB.Do(func() error {
-		var e error
-		lb, e = spec.OpenWith(spec.Spec{Kind: kind, Name: devB}, opts(addrB))
-		return e
-	}); err != nil {
+	if lb, err = open(nsB, devB, addrB); err != nil {
 		return
 	}
 	return p, la, lb, nil
 }
 
-// nsRun is a namespace that runs commands and reports errors instead of
-// failing a test.
-type nsRun struct{ netns.NS }
-
-func (p *netPath) addNS(name string) (*nsRun, error) {
-	if err := run("ip", "netns", "add", name); err != nil {
-		return nil, err
+func (p *netPath) addNS(name string) (*netns.NS, error) {
+	ns, err := netns.Create(name)
+	if ns != nil {
+		p.ns = append(p.ns, ns)
 	}
-	ns := &nsRun{netns.NS{Name: name}}
-	p.ns = append(p.ns, &ns.NS)
-	if err := ns.run("ip", "link", "set", "lo", "up"); err != nil {
-		return nil, err
-	}
-	for _, key := range []string{"all", "default"} {
-		path := "/proc/sys/net/ipv6/conf/" + key + "/disable_ipv6"
-		if err := ns.Do(func() error { return os.WriteFile(path, []byte("1"), 0o644) }); err != nil {
-			return nil, fmt.Errorf("turning IPv6 off in %s: %w", name, err)
-		}
-	}
-	return ns, nil
-}
-
-// run runs name args inside the namespace.
-func (ns *nsRun) run(name string, args ...string) error {
-	return run("ip", append([]string{"netns", "exec", ns.Name, name}, args...)...)
-}
-
-func run(name string, args ...string) error {
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-	}
-	return nil
+	return ns, err
 }
 
 // remove deletes the namespaces, and with them their devices. Call it
@@ -184,7 +155,7 @@ func run(name string, args ...string) error {
 func (p *netPath) remove() error {
 	var errs []error
 	for _, ns := range p.ns {
-		if err := run("ip", "netns", "del", ns.Name); err != nil {
+		if err := ns.Delete(); err != nil {
 			errs = append(errs, err)
 		}
 	}
